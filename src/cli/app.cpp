@@ -1,0 +1,56 @@
+#include "cli/app.h"
+
+#include <torch/version.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <map>
+
+#include "cli/commands/command.h"
+#include "cli/console.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/version.h"
+
+namespace torchprobe::cli {
+
+int run(int argc, char** argv) {
+  CLI::App app{"torchprobe: capture what a TorchScript model's layers respond to"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version",
+                       std::string("torchprobe ") + TORCHPROBE_VERSION + " (LibTorch " +
+                           TORCH_VERSION + ")");
+  std::map<CLI::App*, CommandAction> actions;
+  auto add = [&](CommandAction action) { actions[app.get_subcommands({}).back()] = action; };
+  add(add_layers_command(app));
+  add(add_run_command(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(e.what(), "run 'torchprobe --help' or 'torchprobe COMMAND --help'");
+    return int(ExitCode::kUsage);
+  }
+
+  try {
+    for (auto* sub : app.get_subcommands()) return actions.at(sub)();
+    return int(ExitCode::kUsage);
+  } catch (const Error& e) {
+    print_error(e.what(), e.hint());
+    return int(e.code());
+  } catch (const c10::Error& e) {
+    print_error(std::string("LibTorch: ") + e.what_without_backtrace());
+    return int(ExitCode::kInternal);
+  } catch (const std::exception& e) {
+    print_error(std::string("internal error: ") + e.what(),
+                "please report this with the command that caused it");
+    return int(ExitCode::kInternal);
+  }
+}
+
+}  // namespace torchprobe::cli

@@ -1,0 +1,15 @@
+#pragma once
+// Each subcommand lives in one file: an options struct, its CLI11 wiring, and a call into
+// torchprobe::core. `add_*_command` registers the subcommand and returns the action to run when
+// it is chosen; the action returns the exit code.
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace torchprobe::cli {
+
+using CommandAction = std::function<int()>;
+
+CommandAction add_layers_command(CLI::App& app);
+CommandAction add_run_command(CLI::App& app);
+
+}  // namespace torchprobe::cli

@@ -1,0 +1,112 @@
+// `torchprobe layers MODEL [--input-size CxHxW] [--json]`
+#include <iomanip>
+#include <iostream>
+
+#include "cli/commands/command.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/layers.h"
+#include "torchprobe/model.h"
+
+namespace torchprobe::cli {
+namespace {
+
+struct LayersOptions {
+  std::string model;
+  std::string input_size;
+  bool json = false;
+};
+
+std::vector<int64_t> parse_input_size(const std::string& text) {
+  std::vector<int64_t> out;
+  std::size_t start = 0;
+  while (true) {
+    auto x = text.find('x', start);
+    std::string part = text.substr(start, x == std::string::npos ? std::string::npos : x - start);
+    if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(part) <= 0) {
+      throw UsageError("bad --input-size '" + text + "': expected CxHxW, e.g. 3x224x224");
+    }
+    out.push_back(std::stoll(part));
+    if (x == std::string::npos) break;
+    start = x + 1;
+  }
+  if (out.size() != 3) throw UsageError("bad --input-size '" + text + "': expected CxHxW, e.g. 3x224x224");
+  return out;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+int run_layers(const LayersOptions& options) {
+  Model model = Model::load(options.model);
+  std::optional<std::vector<int64_t>> input_size;
+  if (!options.input_size.empty()) input_size = parse_input_size(options.input_size);
+  auto layers = list_layers(model, input_size);
+
+  if (options.json) {
+    nlohmann::json out = {{"model", {{"path", model.path()},
+                                     {"sha256", model.sha256()},
+                                     {"kind", model.kind()},
+                                     {"training", model.saved_training()}}},
+                          {"layers", nlohmann::json::array()}};
+    if (input_size) out["input_size"] = *input_size;
+    for (const auto& layer : layers) {
+      nlohmann::json item = {{"name", layer.name},
+                             {"type", layer.type},
+                             {"qualified_type", layer.qualified_type},
+                             {"call_sites", layer.call_sites},
+                             {"in_branch", layer.in_branch},
+                             {"in_loop", layer.in_loop}};
+      if (layer.calls) {
+        item["calls"] = *layer.calls;
+        item["output_shapes"] = layer.output_shapes;
+      }
+      out["layers"].push_back(item);
+    }
+    std::cout << out.dump(1) << "\n";
+    return 0;
+  }
+
+  std::cout << "model: " << model.path() << " (" << (model.kind() == "trace" ? "traced" : "scripted")
+            << ", saved in " << (model.saved_training() ? "training" : "eval") << " mode, "
+            << layers.size() << " layers)\n";
+  if (model.kind() == "trace") {
+    std::cout << "note: traced model: branches and loops were fixed when it was traced\n";
+  }
+  std::size_t width = 4;
+  for (const auto& layer : layers) width = std::max(width, layer.name.size());
+  std::cout << std::left << std::setw(int(width)) << "name" << "  " << std::setw(22) << "type"
+            << "  calls  where" << (input_size ? "    output shape" : "") << "\n";
+  for (const auto& layer : layers) {
+    std::string where = layer.in_loop ? "loop" : layer.in_branch ? "branch" : "-";
+    int64_t calls = layer.calls.value_or(layer.call_sites);
+    std::cout << std::left << std::setw(int(width)) << layer.name << "  " << std::setw(22)
+              << layer.type << "  " << std::setw(5) << calls << "  " << std::setw(6) << where;
+    if (input_size) {
+      std::string shapes;
+      for (const auto& call : layer.output_shapes) {
+        for (const auto& shape : call) shapes += (shapes.empty() ? "" : " ") + shape_text(shape);
+      }
+      std::cout << "   " << shapes;
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+CommandAction add_layers_command(CLI::App& app) {
+  auto options = std::make_shared<LayersOptions>();
+  auto* cmd = app.add_subcommand("layers", "List the layers (submodules) a model offers for probing");
+  cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
+  cmd->add_option("--input-size", options->input_size,
+                  "CxHxW: run once on ones of this size to count calls and show output shapes");
+  cmd->add_flag("--json", options->json, "Print JSON instead of a table");
+  return [options] { return run_layers(*options); };
+}
+
+}  // namespace torchprobe::cli

@@ -1,0 +1,13 @@
+#pragma once
+// Printing for people: errors, warnings and hints on stderr.
+#include <string>
+
+#include "torchprobe/errors.h"
+
+namespace torchprobe::cli {
+
+void print_error(const std::string& message, const std::string& hint = "");
+void print_warning(const std::string& message);
+bool stderr_is_terminal();
+
+}  // namespace torchprobe::cli

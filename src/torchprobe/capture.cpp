@@ -1,0 +1,379 @@
+// The graph rewrite that turns a model's forward into a capture program. All of it is here.
+//
+// Why a rewrite and not hooks: a loaded TorchScript module has no C++ forward-hook API, hooks
+// added to a loaded submodule's type never fire, and calling submodules one by one skips the
+// functional code in the parents' forward (GoogLeNet's transform_input, DenseNet's torch.cat,
+// ResNet's `out += identity`). So we edit a copy of the forward graph instead:
+//
+//  1. Every prim::CallMethod names its module by a chain of prim::GetAttr from `self`; replaying the
+//     chain on the live object gives the callee, matched to the requested modules by identity.
+//  2. A call of a requested module's forward gets `aten::clone` of its output inserted right after
+//     it (or of its input right before it, for NAME:in), appended to a per-slot Tensor[] list made
+//     at the top of the graph. The clone runs at "hook time": no later in-place op
+//     (F.relu(x, inplace=True), out += identity) can reach it. Appending to a list gives the
+//     right answer for a module called 0 times (untaken branch), once, or in a loop, in call order.
+//  3. A call of a module that contains a requested module (or of any method of the root) is
+//     inlined from its *unoptimized* graph, so the calls inside it become visible; repeat 1-3.
+//  4. The graph returns the tuple of lists; every remaining call is inlined.
+//  5. Truncation: immutable scalar attributes (training, transform_input, ...) are replaced by
+//     their live values, branches that only raise are dropped (input checks such as BatchNorm's
+//     _check_input_dim would otherwise keep the whole network alive), constants are propagated
+//     and dead code is removed with alias analysis, so in-place ops on live tensors survive.
+//     What is left is only the work the captures depend on.
+#include "torchprobe/capture.h"
+
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/remove_exceptions.h>
+#include <torch/csrc/jit/runtime/interpreter.h>
+
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "torchprobe/errors.h"
+#include "torchprobe/module_paths.h"
+
+namespace torchprobe {
+namespace {
+
+using torch::jit::Block;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+using ObjectPtr = c10::intrusive_ptr<c10::ivalue::Object>;
+
+const c10::Symbol kSeen = c10::Symbol::attr("torchprobe_seen");
+
+void collect_nodes(Block* block, c10::Symbol kind, std::vector<Node*>& out) {
+  for (Node* node : block->nodes()) {
+    if (node->kind() == kind) out.push_back(node);
+    for (Block* inner : node->blocks()) collect_nodes(inner, kind, out);
+  }
+}
+
+std::size_t count_in_block(Block* block, c10::Symbol kind) {
+  std::size_t n = 0;
+  for (Node* node : block->nodes()) {
+    n += node->kind() == kind;
+    for (Block* inner : node->blocks()) n += count_in_block(inner, kind);
+  }
+  return n;
+}
+
+// One requested module and the lists its captures are appended to.
+struct Target {
+  std::string layer;
+  bool want_output = false;
+  bool want_input = false;
+  std::map<int64_t, Value*> output_lists;  // tuple element (-1: the whole output) -> Tensor[]
+  Value* input_list = nullptr;
+  bool outputs_known = false;
+};
+
+class Rewriter {
+ public:
+  Rewriter(Graph& graph, const ObjectPtr& root, bool skip_non_tensor)
+      : graph_(graph), root_(root), skip_non_tensor_(skip_non_tensor) {
+    self_ = graph.inputs()[0];
+  }
+
+  void add_target(const ModuleEntry& entry, bool input) {
+    auto* object = entry.module._ivalue().get();
+    auto [it, inserted] = target_of_.emplace(object, targets_.size());
+    if (inserted) targets_.push_back(Target{entry.name});
+    Target& target = targets_[it->second];
+    (input ? target.want_input : target.want_output) = true;
+  }
+
+  // Steps 1-3: capture every requested call and inline everything above one, until nothing
+  // changes. Returns the slots in the order their lists are returned.
+  void capture_calls() {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      std::vector<Node*> calls;
+      collect_nodes(graph_.block(), c10::prim::CallMethod, calls);
+      for (Node* call : calls) {
+        ObjectPtr callee = resolve_object(call->input(0), self_, root_);
+        if (!callee) continue;
+        const std::string method = call->s(c10::attr::name);
+        auto found = target_of_.find(callee.get());
+        bool is_target_call = found != target_of_.end() && is_forward_method(method);
+        if (is_target_call && !call->hasAttribute(kSeen)) {
+          insert_clones(call, targets_[found->second]);
+          call->i_(kSeen, 1);
+        }
+        bool needs_inside = is_target_call ? contains_target(callee, /*strict=*/true)
+                                           : contains_target(callee, /*strict=*/false);
+        if (needs_inside) {
+          auto& fn = torch::jit::toGraphFunction(
+              call->input(0)->type()->expectRef<c10::ClassType>().getMethod(method));
+          // NOTE: the third argument makes inlineCallTo use the callee's own graph; without it
+          // the already-inlined optimized graph is used and the calls we look for vanish.
+          torch::jit::inlineCallTo(call, &fn, fn.graph().get());
+          changed = true;
+        }
+      }
+    }
+  }
+
+  // Step 4: return the lists (and, untruncated, the original output so the whole forward runs).
+  std::vector<CaptureProgram::Slot> return_lists(bool keep_original_output) {
+    std::vector<CaptureProgram::Slot> slots;
+    std::vector<Value*> lists;
+    for (auto& target : targets_) {
+      if (target.want_input) {
+        slots.push_back({target.layer, -1, true});
+        lists.push_back(list_for(target.input_list));
+      }
+      if (target.want_output) {
+        if (target.output_lists.empty()) list_for(target.output_lists[-1]);
+        for (auto& [element, list] : target.output_lists) {
+          slots.push_back({target.layer, element, false});
+          lists.push_back(list);
+        }
+      }
+    }
+    Value* original = graph_.outputs()[0];
+    torch::jit::WithInsertPoint guard(graph_.block()->return_node());
+    if (keep_original_output) lists.push_back(original);
+    Value* tuple = graph_.insertNode(graph_.createTuple(lists))->output();
+    while (!graph_.outputs().empty()) graph_.eraseOutput(0);
+    graph_.registerOutput(tuple);
+    return slots;
+  }
+
+  // Step 5, first half: scalar module attributes that no prim::SetAttr writes become constants.
+  void fold_module_attributes() {
+    std::vector<Node*> setters, getters;
+    collect_nodes(graph_.block(), c10::prim::SetAttr, setters);
+    std::unordered_set<std::string> written;
+    for (Node* node : setters) written.insert(node->s(c10::attr::name));
+    collect_nodes(graph_.block(), c10::prim::GetAttr, getters);
+    for (Node* node : getters) {
+      const std::string name = node->s(c10::attr::name);
+      if (written.count(name) || node->output()->type()->cast<c10::ClassType>()) continue;
+      ObjectPtr owner = resolve_object(node->input(0), self_, root_);
+      if (!owner || !owner->type()->hasAttribute(name)) continue;
+      c10::IValue value = owner->getAttr(name);
+      if (!is_foldable(value)) continue;
+      torch::jit::WithInsertPoint guard(node);
+      auto constant = torch::jit::tryInsertConstant(graph_, value);
+      if (!constant) continue;
+      node->output()->replaceAllUsesWith(*constant);
+      node->destroy();
+    }
+  }
+
+ private:
+  static bool is_foldable(const c10::IValue& value) {
+    if (value.isBool() || value.isInt() || value.isDouble() || value.isString() || value.isNone()) {
+      return true;
+    }
+    if (value.isTuple()) {
+      for (const auto& element : value.toTupleRef().elements()) {
+        if (!is_foldable(element)) return false;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  Value* list_for(Value*& slot) {
+    if (!slot) {
+      torch::jit::WithInsertPoint guard(graph_.block()->nodes().front());
+      slot = graph_.insertNode(graph_.createList(c10::TensorType::get(), {}))->output();
+    }
+    return slot;
+  }
+
+  void append_clone(Value* tensor, Value* list) {
+    Value* copy = graph_.insert(c10::aten::clone, {tensor});
+    graph_.insert(c10::aten::append, {list, copy});
+  }
+
+  void insert_clones(Node* call, Target& target) {
+    if (target.want_input && call->inputs().size() > 1 &&
+        call->input(1)->type()->cast<c10::TensorType>()) {
+      Value* list = list_for(target.input_list);
+      torch::jit::WithInsertPoint guard(call);
+      append_clone(call->input(1), list);
+    }
+    if (!target.want_output) return;
+    Value* output = call->output();
+    std::vector<std::pair<int64_t, c10::TypePtr>> elements;
+    if (output->type()->cast<c10::TensorType>()) {
+      elements.emplace_back(-1, output->type());
+    } else if (auto tuple = output->type()->cast<c10::TupleType>()) {
+      for (std::size_t i = 0; i < tuple->elements().size(); ++i) {
+        if (tuple->elements()[i]->cast<c10::TensorType>()) elements.emplace_back(int64_t(i), nullptr);
+      }
+    }
+    if (elements.empty()) {
+      if (skip_non_tensor_) return;
+      throw CaptureError(ExitCode::kLayerNotCapturable,
+                         "cannot capture layer '" + target.layer + "': its output is " +
+                             output->type()->repr_str() + ", not a tensor or tuple of tensors");
+    }
+    // Lists are created for the element set of the first call seen; later calls use the same.
+    if (!target.outputs_known) {
+      for (const auto& [element, type] : elements) list_for(target.output_lists[element]);
+      target.outputs_known = true;
+    }
+    torch::jit::WithInsertPoint guard(call->next());
+    if (elements.size() == 1 && elements[0].first == -1) {
+      append_clone(output, list_for(target.output_lists[-1]));
+      return;
+    }
+    Node* unpack = graph_.insertNode(graph_.createTupleUnpack(output));
+    for (const auto& [element, type] : elements) {
+      auto it = target.output_lists.find(element);
+      if (it != target.output_lists.end()) append_clone(unpack->output(element), it->second);
+    }
+  }
+
+  // Whether `object` is (strict: strictly contains) a requested module.
+  bool contains_target(const ObjectPtr& object, bool strict) {
+    if (!strict && target_of_.count(object.get())) return true;
+    auto memo = contains_memo_.find(object.get());
+    if (memo != contains_memo_.end()) return memo->second;
+    bool found = false;
+    const auto& type = object->type();
+    for (std::size_t i = 0; i < type->numAttributes() && !found; ++i) {
+      if (!type->getAttribute(i)->is_module()) continue;
+      c10::IValue child = object->getSlot(i);
+      if (child.isObject()) found = contains_target(child.toObject(), /*strict=*/false);
+    }
+    contains_memo_[object.get()] = found;
+    return found;
+  }
+
+  Graph& graph_;
+  ObjectPtr root_;
+  bool skip_non_tensor_;
+  Value* self_;
+  std::vector<Target> targets_;
+  std::unordered_map<const c10::ivalue::Object*, std::size_t> target_of_;
+  std::unordered_map<const c10::ivalue::Object*, bool> contains_memo_;
+};
+
+std::string element_suffix(int64_t element) {
+  return element < 0 ? "" : "[" + std::to_string(element) + "]";
+}
+
+}  // namespace
+
+CaptureRequest CaptureRequest::parse(const std::string& text) {
+  CaptureRequest request;
+  std::string rest = text;
+  const std::string in_suffix = ":in";
+  if (rest.size() > in_suffix.size() &&
+      rest.compare(rest.size() - in_suffix.size(), in_suffix.size(), in_suffix) == 0) {
+    request.input = true;
+    rest.resize(rest.size() - in_suffix.size());
+  }
+  auto hash = rest.find('#');
+  if (hash != std::string::npos) {
+    std::string index = rest.substr(hash + 1);
+    bool digits = !index.empty() && index.size() < 9 &&
+                  index.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits) {
+      throw UsageError("bad layer '" + text + "': after '#' comes the call index, e.g. NAME#1");
+    }
+    request.call = std::stoll(index);
+    rest.resize(hash);
+  }
+  if (rest.empty()) throw UsageError("bad layer '" + text + "': the layer name is empty");
+  request.layer = rest;
+  return request;
+}
+
+std::string CaptureRequest::to_string() const {
+  return layer + (call ? "#" + std::to_string(*call) : "") + (input ? ":in" : "");
+}
+
+CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::string>& requests,
+                                     const CaptureOptions& options) {
+  CaptureProgram program;
+  program.module_ = model.module();
+  program.truncated_ = options.truncate;
+  torch::jit::Method forward = model.module().get_method("forward");
+  auto& forward_fn = torch::jit::toGraphFunction(forward.function());
+  auto graph = forward_fn.graph()->copy();
+
+  Rewriter rewriter(*graph, model.module()._ivalue(), options.skip_non_tensor);
+  for (const auto& text : requests) {
+    CaptureRequest request = CaptureRequest::parse(text);
+    rewriter.add_target(model.find(request.layer), request.input);
+    program.requests_.push_back(request);
+  }
+  rewriter.capture_calls();
+  program.slots_ = rewriter.return_lists(/*keep_original_output=*/!options.truncate);
+  torch::jit::Inline(*graph);
+  if (options.truncate) {
+    rewriter.fold_module_attributes();
+    torch::jit::EliminateExceptions(graph);
+    torch::jit::ConstantPropagation(graph);
+    torch::jit::EliminateDeadCode(graph);
+  }
+
+  const auto& schema = forward_fn.getSchema();
+  for (std::size_t i = 2; i < schema.arguments().size(); ++i) {
+    const auto& argument = schema.arguments()[i];
+    if (!argument.default_value()) {
+      throw CaptureError(ExitCode::kForward,
+                         "cannot probe model '" + model.path() + "': its forward takes more than "
+                         "one input (argument '" + argument.name() + "' has no default)");
+    }
+    program.default_arguments_.push_back(*argument.default_value());
+  }
+  program.graph_ = graph;
+  program.code_ = std::make_shared<torch::jit::Code>(graph, "torchprobe_capture");
+  return program;
+}
+
+Captures CaptureProgram::run(const at::Tensor& input) const {
+  torch::jit::Stack stack{module_._ivalue(), input};
+  stack.insert(stack.end(), default_arguments_.begin(), default_arguments_.end());
+  {
+    c10::InferenceMode inference;
+    try {
+      torch::jit::InterpreterState(*code_).run(stack);
+    } catch (const c10::Error& e) {
+      throw ForwardError(std::string("the model's forward failed on an input of shape ") +
+                         c10::str(input.sizes()) + ": " + e.what_without_backtrace());
+    }
+  }
+  auto lists = stack.back().toTupleRef().elements();
+
+  Captures result;
+  std::unordered_set<std::string> named;
+  for (const auto& request : requests_) {
+    bool any = false;
+    for (std::size_t s = 0; s < slots_.size(); ++s) {
+      const Slot& slot = slots_[s];
+      if (slot.layer != request.layer || slot.input != request.input) continue;
+      auto calls = lists[s].toTensorVector();
+      std::string suffix = element_suffix(slot.element) + (slot.input ? ":in" : "");
+      for (std::size_t i = 0; i < calls.size(); ++i) {
+        if (request.call && int64_t(i) != *request.call) continue;
+        std::string name = slot.layer;
+        if (calls.size() > 1 || request.call) name += "#" + std::to_string(i);
+        name += suffix;
+        any = true;
+        if (named.insert(name).second) result.captures.push_back({name, calls[i]});
+      }
+    }
+    if (!any) result.not_called.push_back(request.to_string());
+  }
+  return result;
+}
+
+std::size_t CaptureProgram::count_nodes(const std::string& kind) const {
+  return count_in_block(graph_->block(), c10::Symbol::fromQualString(kind));
+}
+
+}  // namespace torchprobe

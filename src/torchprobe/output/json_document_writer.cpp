@@ -1,0 +1,32 @@
+#include "torchprobe/output/json_document_writer.h"
+
+#include <ostream>
+
+#include "torchprobe/atomic_file.h"
+
+namespace torchprobe {
+
+JsonDocumentWriter::JsonDocumentWriter(std::string path) : path_(std::move(path)) {}
+JsonDocumentWriter::JsonDocumentWriter(std::ostream& stream) : stream_(&stream) {}
+
+void JsonDocumentWriter::header(const nlohmann::json& header) {
+  document_ = header;
+  document_["stimuli"] = nlohmann::json::array();
+}
+
+void JsonDocumentWriter::record(const nlohmann::json& record) {
+  document_["stimuli"].push_back(record);
+}
+
+void JsonDocumentWriter::finish() {
+  if (stream_) {
+    *stream_ << document_.dump(1) << "\n";
+    stream_->flush();
+    return;
+  }
+  AtomicFile file(path_);
+  file.stream() << document_.dump(1) << "\n";
+  file.commit();
+}
+
+}  // namespace torchprobe
