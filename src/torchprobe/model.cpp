@@ -71,9 +71,9 @@ void check_archive(const std::string& path) {
     caffe2::serialize::PyTorchStreamReader reader(path);
     records = reader.getAllRecords();
   } catch (const c10::Error& e) {
-    fail(ExitCode::kModelTruncated, path,
-         std::string("the archive is damaged: ") + e.what_without_backtrace(),
-         "copy or export the model again");
+    // The zip directory is intact (checked above), so this is a zip of some other layout.
+    fail(ExitCode::kModelNotTorchScript, path,
+         "a zip archive without TorchScript code (not laid out as a PyTorch archive)");
   }
   bool has_code = false, has_data = false;
   for (const auto& record : records) {

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "torchprobe/errors.h"
-#include "torchprobe/json_number.h"
+#include "torchprobe/json_text.h"
 #include "torchprobe/sha256.h"
 #include "torchprobe/version.h"
 

@@ -106,12 +106,16 @@ def build_eager(scripted, meta, path):
                                                      **em.builder_kwargs(arch, meta["weights"]))
         except ValueError as e:
             raise ReferenceError(f"error: cannot rebuild model '{path}': architecture '{arch}': {e}")
-    try:
-        model.load_state_dict(scripted.state_dict())
-    except RuntimeError as e:
+    state = scripted.state_dict()
+    if not state and model.state_dict():
+        raise ReferenceError(f"error: cannot rebuild model '{path}': it has no parameters or "
+                             "submodules left (frozen with torch.jit.freeze?)")
+    missing = sorted(set(model.state_dict()) - set(state))
+    unexpected = sorted(set(state) - set(model.state_dict()))
+    if missing or unexpected:
         raise ReferenceError(f"error: cannot rebuild model '{path}': its state_dict does not fit "
-                             f"'{arch}' (frozen or modified model?): "
-                             f"{str(e).strip().splitlines()[0]}")
+                             f"'{arch}': missing {missing[:3]}, unexpected {unexpected[:3]}")
+    model.load_state_dict(state)
     return model
 
 
@@ -192,7 +196,7 @@ def readout(t, kind, pos, key):
     if rank not in (3, 4):
         raise ReferenceError(f"error: readout '{kind}' of layer '{key}': rank {rank} output "
                              f"{list(t.shape)} supports only 'full'")
-    spatial = tuple(range(1, rank - 1 + 1))  # dims of x after the channel
+    spatial = tuple(range(1, rank - 1))  # the dims of x after the channel
     if kind == "mean":
         return {"shape": shape, "index": [], "values": x.mean(dim=spatial).tolist()}
     if kind == "max":
@@ -336,7 +340,10 @@ def run(a):
             if not a.eager:
                 if saved_state is not None:
                     scripted.load_state_dict(saved_state)
-                check_against_torchscript(spec, eager_out, scripted(x.clone()))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "Scripted GoogleNet always returns ..."
+                    scripted_out = scripted(x.clone())
+                check_against_torchscript(spec, eager_out, scripted_out)
         stimuli.append({"id": spec, "input_shape": list(x.shape), "responses": responses,
                         "not_called": not_called})
 
@@ -360,7 +367,7 @@ def main(argv=None):
                    help="skip checking the eager rebuild's output against the TorchScript module")
     p.add_argument("--dump-input", metavar="FILE.npy")
     p.add_argument("-o", "--output", required=True, metavar="OUT.json", help="'-' for stdout")
-    a = p.parse_args(argv)
+    a = p.parse_intermixed_args(argv)
     try:
         a.readout_text = a.readout
         a.readout = parse_readout(a.readout)
@@ -372,7 +379,8 @@ def main(argv=None):
     except ReferenceError as e:
         print(e, file=sys.stderr)
         return e.exit_code
-    text = json.dumps(doc, indent=1) + "\n"
+    # NOTE: a full readout of a big layer is millions of numbers: no indentation then.
+    text = json.dumps(doc, indent=None if a.readout_text == "full" else 1) + "\n"
     if a.output == "-":
         sys.stdout.write(text)
     else:

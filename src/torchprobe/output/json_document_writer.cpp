@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "torchprobe/atomic_file.h"
+#include "torchprobe/json_text.h"
 
 namespace torchprobe {
 
@@ -20,12 +21,12 @@ void JsonDocumentWriter::record(const nlohmann::json& record) {
 
 void JsonDocumentWriter::finish() {
   if (stream_) {
-    *stream_ << document_.dump(1) << "\n";
+    *stream_ << dump_json(document_, /*pretty=*/true) << "\n";
     stream_->flush();
     return;
   }
   AtomicFile file(path_);
-  file.stream() << document_.dump(1) << "\n";
+  file.stream() << dump_json(document_, /*pretty=*/true) << "\n";
   file.commit();
 }
 

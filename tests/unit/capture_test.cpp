@@ -1,0 +1,160 @@
+#include "torchprobe/capture.h"
+
+#include <gtest/gtest.h>
+
+#include "test_models.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/stimulus.h"
+
+namespace torchprobe {
+namespace {
+
+using testing::test_model;
+
+at::Tensor noise_batch(int64_t channels, int64_t h, int64_t w, uint64_t seed) {
+  auto spec = StimulusSpec::parse("noise:" + std::to_string(seed));
+  return render_stimulus(spec, channels, {h, w}).unsqueeze(0);
+}
+
+Model eval_model(const std::string& name) {
+  Model model = Model::load(test_model(name));
+  model.set_mode(Mode::kEval);
+  return model;
+}
+
+const at::Tensor& find_capture(const Captures& captures, const std::string& name) {
+  for (const auto& c : captures.captures) {
+    if (c.name == name) return c.value;
+  }
+  throw std::runtime_error("no capture named " + name);
+}
+
+std::size_t convolutions(const CaptureProgram& program) {
+  return program.count_nodes("aten::conv2d") + program.count_nodes("aten::_convolution");
+}
+
+TEST(Capture, TruncationKeepsOnlyTheFirstConvolutionForConv1) {
+  for (const char* name : {"googlenet_script", "googlenet_trace"}) {
+    Model model = eval_model(name);
+    auto truncated = CaptureProgram::build(model, {"conv1"}, {});
+    auto full = CaptureProgram::build(model, {"conv1"}, CaptureOptions{false});
+    EXPECT_EQ(convolutions(truncated), 1u) << name;
+    EXPECT_GT(convolutions(full), 50u) << name;
+  }
+}
+
+TEST(Capture, TruncatedEqualsUntruncatedOnEveryTestModel) {
+  struct Case {
+    const char* model;
+    std::vector<std::string> layers;
+  };
+  std::vector<Case> cases = {
+      {"googlenet_script", {"conv1.conv", "conv1.bn", "conv1", "inception3a.branch2.1", "inception4c", "fc"}},
+      {"googlenet_trace", {"conv1.conv", "conv1.bn", "conv1", "inception3a.branch2.1", "inception4c", "fc"}},
+      {"densenet121_script", {"features.conv0", "features.norm0", "features.denseblock1.denselayer1.conv1", "features.transition2", "classifier"}},
+      {"densenet121_trace", {"features.conv0", "features.norm0", "features.denseblock1.denselayer1.conv1", "features.transition2", "classifier"}},
+      {"resnet18_script", {"layer1.0.relu", "layer1.0.bn2", "layer3.0.downsample.1", "avgpool", "fc"}},
+      {"resnet18_trace", {"layer1.0.relu", "layer1.0.bn2", "layer3.0.downsample.1", "avgpool", "fc"}},
+  };
+  at::Tensor input = noise_batch(3, 224, 224, 11);
+  for (const auto& c : cases) {
+    Model model = eval_model(c.model);
+    Captures truncated = CaptureProgram::build(model, c.layers, {}).run(input);
+    Captures full = CaptureProgram::build(model, c.layers, CaptureOptions{false}).run(input);
+    ASSERT_EQ(truncated.captures.size(), full.captures.size()) << c.model;
+    for (std::size_t i = 0; i < full.captures.size(); ++i) {
+      EXPECT_EQ(truncated.captures[i].name, full.captures[i].name);
+      EXPECT_TRUE(at::equal(truncated.captures[i].value, full.captures[i].value))
+          << c.model << " " << full.captures[i].name;
+    }
+  }
+}
+
+TEST(Capture, ClonesBeforeInplaceRelu) {
+  // BasicConv2d.forward is conv -> bn -> F.relu(x, inplace=True): a capture of bn that was not
+  // cloned at call time would hold the rectified values.
+  Model model = eval_model("googlenet_script");
+  Captures out = CaptureProgram::build(model, {"conv1.bn", "conv1"}, {}).run(noise_batch(3, 64, 64, 3));
+  const at::Tensor& bn = find_capture(out, "conv1.bn");
+  const at::Tensor& relu = find_capture(out, "conv1");
+  EXPECT_LT(bn.min().item<float>(), 0.0f);
+  EXPECT_TRUE(at::equal(at::relu(bn), relu));
+}
+
+TEST(Capture, RepeatedCallsAreNumberedInCallOrder) {
+  Model model = eval_model("resnet18_script");
+  Captures out = CaptureProgram::build(model, {"layer1.0.relu", "layer1.0.bn1", "layer1.0.bn2"}, {})
+                     .run(noise_batch(3, 64, 64, 5));
+  std::vector<std::string> names;
+  for (const auto& c : out.captures) names.push_back(c.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"layer1.0.relu#0", "layer1.0.relu#1", "layer1.0.bn1",
+                                             "layer1.0.bn2"}));
+  // relu#0 rectifies bn1's output (BasicBlock: relu(bn1(conv1(x)))).
+  EXPECT_TRUE(at::equal(find_capture(out, "layer1.0.relu#0"), at::relu(find_capture(out, "layer1.0.bn1"))));
+}
+
+TEST(Capture, SelectedCallOnly) {
+  Model model = eval_model("resnet18_script");
+  Captures out = CaptureProgram::build(model, {"layer1.0.relu#1"}, {}).run(noise_batch(3, 64, 64, 5));
+  ASSERT_EQ(out.captures.size(), 1u);
+  EXPECT_EQ(out.captures[0].name, "layer1.0.relu#1");
+}
+
+TEST(Capture, CallIndexBeyondCallsIsNotCalled) {
+  Model model = eval_model("resnet18_script");
+  Captures out = CaptureProgram::build(model, {"layer1.0.relu#2"}, {}).run(noise_batch(3, 64, 64, 5));
+  EXPECT_TRUE(out.captures.empty());
+  EXPECT_EQ(out.not_called, std::vector<std::string>{"layer1.0.relu#2"});
+}
+
+TEST(Capture, InputOfACallIsThePreviousOutput) {
+  Model model = eval_model("resnet18_script");
+  Captures out = CaptureProgram::build(model, {"layer1.0.conv1:in", "maxpool"}, {})
+                     .run(noise_batch(3, 64, 64, 9));
+  EXPECT_TRUE(at::equal(find_capture(out, "layer1.0.conv1:in"), find_capture(out, "maxpool")));
+}
+
+TEST(Capture, UntakenBranchIsReportedNotCalled) {
+  for (const char* name : {"untaken_branch_script"}) {
+    Model model = eval_model(name);
+    Captures out = CaptureProgram::build(model, {"never", "body"}, {}).run(noise_batch(3, 32, 32, 1));
+    EXPECT_EQ(out.not_called, std::vector<std::string>{"never"});
+    ASSERT_EQ(out.captures.size(), 1u);
+    EXPECT_EQ(out.captures[0].name, "body");
+  }
+}
+
+TEST(Capture, TupleOutputGivesOneCapturePerElement) {
+  Model model = eval_model("tuple_output_script");
+  Captures out = CaptureProgram::build(model, {"split"}, {}).run(noise_batch(3, 32, 32, 1));
+  ASSERT_EQ(out.captures.size(), 2u);
+  EXPECT_EQ(out.captures[0].name, "split[0]");
+  EXPECT_EQ(out.captures[1].name, "split[1]");
+}
+
+TEST(Capture, UnknownLayerSuggestsCloseNames) {
+  Model model = eval_model("resnet18_script");
+  try {
+    CaptureProgram::build(model, {"layer1.0.conv"}, {});
+    FAIL() << "expected UnknownLayerError";
+  } catch (const UnknownLayerError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown layer 'layer1.0.conv'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("layer1.0.conv1"), std::string::npos);
+    EXPECT_NE(e.hint().find("torchprobe layers"), std::string::npos);
+    EXPECT_EQ(e.code(), ExitCode::kUnknownLayer);
+  }
+}
+
+TEST(CaptureRequest, ParsesCallIndexAndInputSuffix) {
+  auto r = CaptureRequest::parse("layer1.0.relu#1:in");
+  EXPECT_EQ(r.layer, "layer1.0.relu");
+  ASSERT_TRUE(r.call.has_value());
+  EXPECT_EQ(*r.call, 1);
+  EXPECT_TRUE(r.input);
+  EXPECT_EQ(r.to_string(), "layer1.0.relu#1:in");
+  EXPECT_THROW(CaptureRequest::parse("conv#x"), UsageError);
+  EXPECT_THROW(CaptureRequest::parse("#1"), UsageError);
+}
+
+}  // namespace
+}  // namespace torchprobe
