@@ -20,8 +20,6 @@ if __name__ == "__main__" and os.environ.get("PYTHONHASHSEED") != "0":
 import argparse
 import hashlib
 
-import torch
-
 import export_model as em
 import testmodels as tm
 

@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""Small hand-written models that reproduce the traps of capturing layer outputs.
+
+Usage (scripts/ must be on sys.path):
+    import testmodels
+    model = testmodels.build("loop_module_list", seed=0)   # eval mode, BN calibrated
+    demo = testmodels.build_demo(seed=0)                    # the model saved as models/demo.pt
+
+Each model is scriptable and records its input size in `input_chw`. Trap by model:
+    untaken_branch      a module ('never') called only inside an `if` that is never taken
+    loop_module_list    a ModuleList iterated in a loop ('blocks.0'..'blocks.2'); one module
+                        ('shared') called twice in forward
+    tuple_output        a submodule ('split') that returns a tuple of two tensors
+    functional_inplace  functional preamble before the first conv, F.relu(inplace=True) after a BN,
+                        x.add_(), `out += identity` on a conv's output
+    tiny_gray           one input channel
+    DemoNet             all of the above in miniature, with readable names (see models/README.md)
+
+Used by make_test_models.py, make_demo_model.py and tests/reference/hooks_reference.py (which
+rebuilds these classes and loads the exported state_dict): renaming a module or changing a
+constructor changes the exported files' layer names and breaks loading older files.
+"""
+
+from typing import Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from export_model import calibrate_batchnorm, randomize_batchnorm
+
+
+class ConvBnRelu(nn.Module):
+    """conv -> BatchNorm -> ReLU module (not in-place), as in nn.Sequential-style backbones."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+class UntakenBranch(nn.Module):
+    """'never' is only called under a condition that is false for every sane input."""
+
+    input_chw = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.body = ConvBnRelu(3, 8)
+        self.never = nn.Conv2d(8, 8, 1)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        x = self.body(x)
+        if x.sum() > 1e30:
+            x = self.never(x)
+        return self.head(x)
+
+
+class LoopModuleList(nn.Module):
+    """A ModuleList iterated in a loop, and 'shared' called twice."""
+
+    input_chw = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.blocks = nn.ModuleList([ConvBnRelu(8, 8) for _ in range(3)])
+        self.shared = nn.Conv2d(8, 8, 3, padding=1)  # no ReLU inside: calls differ only by input
+
+    def forward(self, x):
+        x = self.stem(x)
+        for b in self.blocks:
+            x = b(x)
+        x = self.shared(x)
+        x = torch.relu(x)
+        x = self.shared(x)
+        return x
+
+
+class Split(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.a = nn.Conv2d(cin, cout, 1)
+        self.b = nn.Conv2d(cin, cout, 3, padding=1)
+
+    def forward(self, x) -> Tuple[torch.Tensor, torch.Tensor]:
+        return self.a(x), self.b(x)
+
+
+class TupleOutput(nn.Module):
+    """'split' returns a tuple (a, b); the parent uses both."""
+
+    input_chw = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBnRelu(3, 8)
+        self.split = Split(8, 4)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        a, b = self.split(x)
+        return self.head(torch.cat([a * b, a + b], 1))
+
+
+class FunctionalInplace(nn.Module):
+    """Functional code between modules, and in-place ops on module outputs."""
+
+    input_chw = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        # Like GoogLeNet's transform_input: per-channel scale and shift of slices, then cat.
+        x0 = x[:, 0:1] * 0.5 + 0.1
+        x1 = x[:, 1:2] * 0.25 - 0.2
+        x2 = x[:, 2:3] * 2.0 + 0.3
+        x = torch.cat([x0, x1, x2], 1)
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = F.relu(x, inplace=True)  # overwrites bn1's output
+        x.add_(1.0)                  # and again
+        identity = x
+        out = self.conv2(x)
+        out += identity              # overwrites conv2's output
+        out = self.relu(out)         # in-place module: its output is its input
+        return out
+
+
+class TinyGray(nn.Module):
+    """One input channel."""
+
+    input_chw = (1, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(4, 4, 3)
+
+    def forward(self, x):
+        return self.conv2(self.relu(self.conv1(x)))
+
+
+class BasicConv2d(nn.Module):
+    """GoogLeNet's BasicConv2d: conv -> BN -> F.relu(inplace=True) in forward (no ReLU module)."""
+
+    def __init__(self, cin: int, cout: int, kernel_size: int, stride: int = 1, padding: int = 0):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel_size, stride=stride, padding=padding, bias=False)
+        self.bn = nn.BatchNorm2d(cout, eps=0.001)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = self.bn(x)
+        return F.relu(x, inplace=True)
+
+
+class Mixed(nn.Module):
+    """An inception-like block: three branches concatenated along channels (8 + 12 + 4)."""
+
+    def __init__(self, cin: int):
+        super().__init__()
+        self.branch1 = BasicConv2d(cin, 8, 1)
+        self.branch2 = nn.Sequential(BasicConv2d(cin, 8, 1), BasicConv2d(8, 12, 3, padding=1))
+        self.branch3 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), BasicConv2d(cin, 4, 1))
+
+    def forward(self, x):
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x)], 1)
+
+
+class DemoNet(nn.Module):
+    """The demo model (models/demo.pt): GoogLeNet's capture traps in miniature, 10 classes."""
+
+    input_chw = (3, 64, 64)
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.transform_input = True
+        self.stem = BasicConv2d(3, 16, 3, stride=2, padding=1)  # 64x64 -> 32x32
+        self.pool = nn.MaxPool2d(2, stride=2)                    # called twice
+        self.block1 = BasicConv2d(16, 16, 3, padding=1)
+        self.mixed = Mixed(16)                                   # -> 24 channels
+        self.block2 = BasicConv2d(24, 32, 3, padding=1)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(32, num_classes)
+
+    def _transform_input(self, x):
+        # GoogLeNet's transform_input: ImageNet-normalised input -> the (x - 0.5) / 0.5 convention.
+        x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
+        x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
+        x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
+        return torch.cat((x_ch0, x_ch1, x_ch2), 1)
+
+    def forward(self, x):
+        if self.transform_input:
+            x = self._transform_input(x)
+        x = self.stem(x)    # 16 x 32 x 32
+        x = self.pool(x)    # 16 x 16 x 16  (pool#0)
+        x = self.block1(x)
+        x = self.mixed(x)   # 24 x 16 x 16
+        x = self.pool(x)    # 24 x 8 x 8    (pool#1)
+        x = self.block2(x)  # 32 x 8 x 8
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+
+
+HANDWRITTEN = {
+    "untaken_branch": UntakenBranch,
+    "loop_module_list": LoopModuleList,
+    "tuple_output": TupleOutput,
+    "functional_inplace": FunctionalInplace,
+    "tiny_gray": TinyGray,
+}
+
+
+def init(model):
+    """Randomise BatchNorm affine parameters and calibrate running stats from the global RNG;
+    returns the model in eval mode."""
+    randomize_batchnorm(model)
+    return calibrate_batchnorm(model, model.input_chw)
+
+
+def build(name, seed=0):
+    """Hand-written model `name` (a key of HANDWRITTEN) with seeded weights, in eval mode."""
+    torch.manual_seed(seed)
+    return init(HANDWRITTEN[name]())
+
+
+def build_demo(seed=0):
+    """DemoNet with seeded weights, in eval mode."""
+    torch.manual_seed(seed)
+    return init(DemoNet())
