@@ -1,0 +1,86 @@
+"""`torchprobe run` against PyTorch's own forward hooks (with .clone()) on the same weights.
+
+Tolerance: 1e-5 absolute. Each case runs the binary once and the reference once with all layers,
+stimuli and one readout, then compares every response.
+"""
+import pytest
+
+from conftest import SOURCE_DIR, compare, model, reference, torchprobe
+
+GOOGLENET = ["conv1.conv", "conv1.bn", "conv1", "inception3a.branch2.1", "inception4c", "fc"]
+DENSENET = ["features.conv0", "features.norm0", "features.denseblock1.denselayer1.conv1",
+            "features.transition2", "classifier"]
+RESNET = ["layer1.0.relu", "layer1.0.bn2", "layer3.0.downsample.1", "avgpool", "fc"]
+STIMULI = ["uniform:1@224x244", "noise:7"]
+
+CASES = [
+    (f"{arch}_{kind}", layers, readout)
+    for arch, layers in [("googlenet", GOOGLENET), ("densenet121", DENSENET), ("resnet18", RESNET)]
+    for kind in ["script", "trace"]
+    for readout in ["center", "mean", "max"]
+]
+
+
+def run_and_compare(tmp, model_name, layers, stimuli, readout, preprocess="none", extra=()):
+    path = str(SOURCE_DIR / "models" / "demo.pt") if model_name == "demo" else model(model_name)
+    ours = tmp / "ours.json"
+    args = ["run", path, *stimuli, "--readout", readout, "--preprocess", preprocess,
+            "-o", ours, *extra]
+    for layer in layers:
+        args += ["--layer", layer]
+    torchprobe(*args)
+    ref = tmp / "ref.json"
+    reference(path, layers, stimuli, ref, readout=readout, preprocess=preprocess)
+    ok, report = compare(ours, ref)
+    assert ok, report
+    return report
+
+
+@pytest.mark.parametrize("model_name,layers,readout", CASES)
+def test_torchvision_models_match_hooks(tmp, model_name, layers, readout):
+    report = run_and_compare(tmp, model_name, layers, STIMULI, readout)
+    assert "responses compared" in report
+
+
+@pytest.mark.parametrize("model_name", ["googlenet_script", "resnet18_trace", "densenet121_script"])
+def test_full_readout_matches_hooks(tmp, model_name):
+    layers = {"googlenet_script": ["conv1.bn", "inception3a"],
+              "resnet18_trace": ["layer1.0.relu", "fc"],
+              "densenet121_script": ["features.transition2"]}[model_name]
+    run_and_compare(tmp, model_name, layers, ["noise:3@96x112"], "full")
+
+
+@pytest.mark.parametrize("model_name", ["googlenet_script", "resnet18_script"])
+def test_untruncated_matches_hooks(tmp, model_name):
+    layers = GOOGLENET if model_name.startswith("googlenet") else RESNET
+    run_and_compare(tmp, model_name, layers, ["noise:5"], "center", extra=["--no-truncate"])
+
+
+def test_imagenet_preprocessing_matches_hooks(tmp):
+    run_and_compare(tmp, "googlenet_trace", ["conv1", "inception3a"], STIMULI, "center",
+                    preprocess="imagenet")
+
+
+def test_at_readout_matches_hooks(tmp):
+    run_and_compare(tmp, "resnet18_script", ["layer1.0.bn2", "layer2.0.conv1"], STIMULI, "at:3,20")
+
+
+HANDWRITTEN = [
+    ("untaken_branch", ["body", "never", "head"]),
+    ("loop_module_list", ["stem", "blocks.0", "blocks.2.bn", "shared"]),
+    ("tuple_output", ["stem", "split", "split.a", "head"]),
+    ("functional_inplace", ["conv1", "bn1", "conv2", "relu"]),
+    ("tiny_gray", ["conv1", "relu", "conv2"]),
+]
+
+
+@pytest.mark.parametrize("name,layers", HANDWRITTEN)
+@pytest.mark.parametrize("kind", ["script", "trace"])
+def test_handwritten_trap_models_match_hooks(tmp, name, layers, kind):
+    for readout in ["center", "full"]:
+        run_and_compare(tmp, f"{name}_{kind}", layers, ["noise:1", "uniform:0.5@24x40"], readout)
+
+
+def test_demo_model_matches_hooks(tmp):
+    layers = ["stem.bn", "stem", "pool", "mixed", "mixed.branch2.1.bn", "fc"]
+    run_and_compare(tmp, "demo", layers, ["noise:2", "uniform:1@64x80"], "center")
