@@ -146,6 +146,15 @@ class Rewriter {
     return slots;
   }
 
+  // Step 5: warnings the model's forward emits (e.g. scripted GoogLeNet's "always returns
+  // GoogleNetOutputs") say nothing about the captured layers; as side effects they would survive
+  // dead-code elimination, so they go first.
+  void drop_warnings() {
+    std::vector<Node*> warnings;
+    collect_nodes(graph_.block(), c10::aten::warn, warnings);
+    for (Node* node : warnings) node->destroy();
+  }
+
   // Step 5, first half: scalar module attributes that no prim::SetAttr writes become constants.
   void fold_module_attributes() {
     std::vector<Node*> setters, getters;
@@ -314,6 +323,7 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
   program.slots_ = rewriter.return_lists(/*keep_original_output=*/!options.truncate);
   torch::jit::Inline(*graph);
   if (options.truncate) {
+    rewriter.drop_warnings();
     rewriter.fold_module_attributes();
     torch::jit::EliminateExceptions(graph);
     torch::jit::ConstantPropagation(graph);

@@ -1,0 +1,79 @@
+"""`torchprobe layers` against Python's named_modules() and hook call counts."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import PYTHON, SOURCE_DIR, model, torchprobe
+
+NAMED_MODULES = r"""
+import json, sys, torch
+m = torch.jit.load(sys.argv[1])
+print(json.dumps([[name, mod.original_name] for name, mod in m.named_modules() if name]))
+"""
+
+# Counts forward calls per module with hooks on the eager model rebuilt by the reference script.
+CALL_COUNTS = r"""
+import json, sys, collections, torch
+sys.path.insert(0, sys.argv[2] + "/tests/reference")
+sys.argv = [sys.argv[0], sys.argv[1]]
+import hooks_reference as ref
+scripted, meta = ref.load_model(sys.argv[1])
+eager = ref.build_eager(scripted, meta, sys.argv[1]).eval()
+counts = collections.Counter()
+for name, mod in eager.named_modules():
+    if name:
+        mod.register_forward_hook(lambda m, i, o, name=name: counts.update([name]))
+with torch.no_grad():
+    eager(torch.ones(1, *meta["input_size"]))
+print(json.dumps(counts))
+"""
+
+
+def python_named_modules(path):
+    out = subprocess.run([PYTHON, "-c", NAMED_MODULES, path], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("name", ["googlenet_script", "googlenet_trace", "densenet121_script",
+                                  "densenet121_trace", "resnet18_script", "resnet18_trace",
+                                  "loop_module_list_script", "tuple_output_trace"])
+def test_layers_lists_exactly_python_named_modules(name):
+    ours = json.loads(torchprobe("layers", model(name), "--json").stdout)
+    got = [[layer["name"], layer["type"]] for layer in ours["layers"]]
+    assert got == python_named_modules(model(name))
+
+
+def test_layers_counts_a_module_called_twice():
+    ours = json.loads(torchprobe("layers", model("resnet18_script"), "--json").stdout)
+    by_name = {layer["name"]: layer for layer in ours["layers"]}
+    assert by_name["layer1.0.relu"]["call_sites"] == 2
+    assert by_name["layer1.0.conv1"]["call_sites"] == 1
+
+
+@pytest.mark.parametrize("name", ["resnet18_script", "resnet18_trace", "googlenet_script"])
+def test_layers_call_counts_and_shapes_match_hooks_on_eager_model(name):
+    ours = json.loads(torchprobe("layers", model(name), "--json", "--input-size", "3x224x224").stdout)
+    counts = json.loads(subprocess.run([PYTHON, "-c", CALL_COUNTS, model(name), str(SOURCE_DIR)],
+                                       capture_output=True, text=True, check=True).stdout)
+    for layer in ours["layers"]:
+        assert layer["calls"] == counts.get(layer["name"], 0), layer["name"]
+    by_name = {layer["name"]: layer for layer in ours["layers"]}
+    if name.startswith("resnet18"):
+        assert by_name["layer1.0.relu"]["output_shapes"] == [[[1, 64, 56, 56]], [[1, 64, 56, 56]]]
+        assert by_name["fc"]["output_shapes"] == [[[1, 1000]]]
+
+
+def test_layers_table_shows_kind_and_training_flag():
+    out = torchprobe("layers", model("resnet18_train_script")).stdout
+    assert "scripted" in out and "training mode" in out
+    out = torchprobe("layers", model("googlenet_trace")).stdout
+    assert "traced" in out and "fixed when it was traced" in out
+
+
+def test_layers_loop_module_list_shared_module_called_twice():
+    ours = json.loads(torchprobe("layers", model("loop_module_list_script"), "--json",
+                                 "--input-size", "3x32x32").stdout)
+    by_name = {layer["name"]: layer for layer in ours["layers"]}
+    assert by_name["shared"]["calls"] == 2
