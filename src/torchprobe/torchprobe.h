@@ -1,0 +1,31 @@
+#pragma once
+// torchprobe: capture what a TorchScript model's layers respond to.
+//
+// Basic usage:
+//
+//   #include <torchprobe/torchprobe.h>
+//
+//   auto model = torchprobe::Model::load("googlenet.pt");          // typed errors, see errors.h
+//   model.set_mode(torchprobe::Mode::kEval);
+//   auto program = torchprobe::CaptureProgram::build(model, {"conv1", "inception3a"}, {});
+//   torchprobe::Captures out = program.run(torch::ones({1, 3, 224, 224}));
+//   for (const auto& c : out.captures) std::cout << c.name << " " << c.value.sizes() << "\n";
+//
+// Or a whole probing run, with stimuli, readouts and JSON output, as the CLI does it:
+//
+//   torchprobe::ProbeOptions options;
+//   options.layers = {"conv1"};
+//   torchprobe::Probe probe(model, options);
+//   torchprobe::JsonDocumentWriter out("responses.json");
+//   probe.run({torchprobe::StimulusSpec::parse("noise:7")}, out);
+//
+// In CMake: find_package(torchprobe REQUIRED) and link torchprobe::core.
+#include "torchprobe/capture.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/layers.h"
+#include "torchprobe/model.h"
+#include "torchprobe/output/json_document_writer.h"
+#include "torchprobe/probe.h"
+#include "torchprobe/readout.h"
+#include "torchprobe/stimulus.h"
+#include "torchprobe/version.h"
