@@ -23,6 +23,8 @@ int run(int argc, char** argv) {
   auto add = [&](CommandAction action) { actions[app.get_subcommands({}).back()] = action; };
   add(add_layers_command(app));
   add(add_run_command(app));
+  add(add_explain_command(app));
+  add(add_bn_check_command(app));
 
   try {
     app.parse(argc, argv);

@@ -46,6 +46,17 @@ using torch::jit::Value;
 using ObjectPtr = c10::intrusive_ptr<c10::ivalue::Object>;
 
 const c10::Symbol kSeen = c10::Symbol::attr("torchprobe_seen");
+// Analysis views only: which layer a clone captures, and which module's code a node came from.
+const c10::Symbol kProbeLayer = c10::Symbol::attr("torchprobe_layer");
+const c10::Symbol kProbeInput = c10::Symbol::attr("torchprobe_input");
+const c10::Symbol kOwner = c10::Symbol::attr("torchprobe_owner");
+
+void tag_owner(Block* block, const std::string& owner) {
+  for (Node* node : block->nodes()) {
+    if (!node->hasAttribute(kOwner)) node->s_(kOwner, owner);
+    for (Block* inner : node->blocks()) tag_owner(inner, owner);
+  }
+}
 
 void collect_nodes(Block* block, c10::Symbol kind, std::vector<Node*>& out) {
   for (Node* node : block->nodes()) {
@@ -78,6 +89,12 @@ class Rewriter {
   Rewriter(Graph& graph, const ObjectPtr& root, bool skip_non_tensor)
       : graph_(graph), root_(root), skip_non_tensor_(skip_non_tensor) {
     self_ = graph.inputs()[0];
+  }
+
+  // Analysis views: remember which module's code each node comes from (tag on inlining).
+  void track_owners(const std::unordered_map<const c10::ivalue::Object*, std::string>& names) {
+    owner_names_ = &names;
+    tag_owner(graph_.block(), "");
   }
 
   void add_target(const ModuleEntry& entry, bool input) {
@@ -114,6 +131,10 @@ class Rewriter {
           // NOTE: the third argument makes inlineCallTo use the callee's own graph; without it
           // the already-inlined optimized graph is used and the calls we look for vanish.
           torch::jit::inlineCallTo(call, &fn, fn.graph().get());
+          if (owner_names_) {
+            auto name = owner_names_->find(callee.get());
+            tag_owner(graph_.block(), name == owner_names_->end() ? "" : name->second);
+          }
           changed = true;
         }
       }
@@ -144,6 +165,27 @@ class Rewriter {
     while (!graph_.outputs().empty()) graph_.eraseOutput(0);
     graph_.registerOutput(tuple);
     return slots;
+  }
+
+  // Analysis views: inline free functions (F.relu(x, inplace=True) is a prim::CallFunction whose
+  // body holds the aten::relu_), keeping module calls as they are.
+  void inline_functions() {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      std::vector<Node*> calls;
+      collect_nodes(graph_.block(), c10::prim::CallFunction, calls);
+      for (Node* call : calls) {
+        auto function_type = call->input(0)->type()->cast<c10::FunctionType>();
+        if (!function_type) continue;
+        std::string owner = call->hasAttribute(kOwner) ? call->s(kOwner) : "";
+        auto& fn = torch::jit::toGraphFunction(*function_type->function());
+        call->removeInput(0);  // the function constant: the callee's inputs are the rest
+        torch::jit::inlineCallTo(call, &fn, fn.graph().get());
+        if (owner_names_) tag_owner(graph_.block(), owner);
+        changed = true;
+      }
+    }
   }
 
   // Step 5: warnings the model's forward emits (e.g. scripted GoogLeNet's "always returns
@@ -199,9 +241,13 @@ class Rewriter {
     return slot;
   }
 
-  void append_clone(Value* tensor, Value* list) {
+  void append_clone(Value* tensor, Value* list, const std::string& layer, bool input) {
     Value* copy = graph_.insert(c10::aten::clone, {tensor});
-    graph_.insert(c10::aten::append, {list, copy});
+    Node* append = graph_.insert(c10::aten::append, {list, copy})->node();
+    if (owner_names_) {
+      copy->node()->s_(kProbeLayer, layer)->i_(kProbeInput, input ? 1 : 0)->s_(kOwner, "");
+      append->s_(kOwner, "");
+    }
   }
 
   void insert_clones(Node* call, Target& target) {
@@ -209,7 +255,7 @@ class Rewriter {
         call->input(1)->type()->cast<c10::TensorType>()) {
       Value* list = list_for(target.input_list);
       torch::jit::WithInsertPoint guard(call);
-      append_clone(call->input(1), list);
+      append_clone(call->input(1), list, target.layer, true);
     }
     if (!target.want_output) return;
     Value* output = call->output();
@@ -234,13 +280,15 @@ class Rewriter {
     }
     torch::jit::WithInsertPoint guard(call->next());
     if (elements.size() == 1 && elements[0].first == -1) {
-      append_clone(output, list_for(target.output_lists[-1]));
+      append_clone(output, list_for(target.output_lists[-1]), target.layer, false);
       return;
     }
     Node* unpack = graph_.insertNode(graph_.createTupleUnpack(output));
     for (const auto& [element, type] : elements) {
       auto it = target.output_lists.find(element);
-      if (it != target.output_lists.end()) append_clone(unpack->output(element), it->second);
+      if (it != target.output_lists.end()) {
+        append_clone(unpack->output(element), it->second, target.layer, false);
+      }
     }
   }
 
@@ -263,6 +311,7 @@ class Rewriter {
   Graph& graph_;
   ObjectPtr root_;
   bool skip_non_tensor_;
+  const std::unordered_map<const c10::ivalue::Object*, std::string>* owner_names_ = nullptr;
   Value* self_;
   std::vector<Target> targets_;
   std::unordered_map<const c10::ivalue::Object*, std::size_t> target_of_;
@@ -380,6 +429,41 @@ Captures CaptureProgram::run(const at::Tensor& input) const {
     if (!any) result.not_called.push_back(request.to_string());
   }
   return result;
+}
+
+AnalysisView build_analysis_view(const Model& model, const std::vector<std::string>& layers) {
+  AnalysisView view;
+  auto& forward_fn = torch::jit::toGraphFunction(model.module().get_method("forward").function());
+  view.graph = forward_fn.graph()->copy();
+  Rewriter rewriter(*view.graph, model.module()._ivalue(), /*skip_non_tensor=*/true);
+  std::unordered_map<const c10::ivalue::Object*, std::string> names;
+  for (const auto& entry : model.modules()) names.emplace(entry.module._ivalue().get(), entry.name);
+  rewriter.track_owners(names);
+  for (const auto& layer : layers) {
+    const ModuleEntry& entry = model.find(layer);
+    rewriter.add_target(entry, /*input=*/false);
+    rewriter.add_target(entry, /*input=*/true);
+  }
+  rewriter.capture_calls();
+  rewriter.inline_functions();
+  std::vector<Node*> clones;
+  collect_nodes(view.graph->block(), c10::aten::clone, clones);
+  for (Node* clone : clones) {
+    if (!clone->hasAttribute(kProbeLayer)) continue;
+    view.points.push_back({clone->s(kProbeLayer), clone->i(kProbeInput) != 0, clone->input(0), clone});
+  }
+  return view;
+}
+
+std::string AnalysisView::owner(torch::jit::Node* node) const {
+  return node->hasAttribute(kOwner) ? node->s(kOwner) : "";
+}
+
+bool AnalysisView::is_probe_node(torch::jit::Node* node) {
+  if (node->hasAttribute(kProbeLayer)) return true;
+  // the aten::append that stores a probe clone
+  return node->kind() == c10::aten::append && node->inputs().size() == 2 &&
+         node->input(1)->node()->hasAttribute(kProbeLayer);
 }
 
 std::size_t CaptureProgram::count_nodes(const std::string& kind) const {

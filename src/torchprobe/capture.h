@@ -83,4 +83,23 @@ class CaptureProgram {
   bool truncated_ = true;
 };
 
+// For analysis (`explain`): a copy of the forward graph after steps 1-3 of the rewrite for
+// `layers` (calls containing them inlined, every other module call left as prim::CallMethod),
+// with a tagged aten::clone at each call's output and input. Nothing is truncated.
+struct AnalysisView {
+  struct Point {
+    std::string layer;
+    bool input;               // the call's input (else its output)
+    torch::jit::Value* value; // the captured value in the graph
+    torch::jit::Node* clone;  // the inserted clone (not part of the model's computation)
+  };
+  std::shared_ptr<torch::jit::Graph> graph;
+  std::vector<Point> points;  // in graph order
+  // The module whose forward (or helper method) a node was inlined from; "" for the root.
+  std::string owner(torch::jit::Node* node) const;
+  // True for the clone/append nodes the view inserted.
+  static bool is_probe_node(torch::jit::Node* node);
+};
+AnalysisView build_analysis_view(const Model& model, const std::vector<std::string>& layers);
+
 }  // namespace torchprobe

@@ -11,5 +11,7 @@ using CommandAction = std::function<int()>;
 
 CommandAction add_layers_command(CLI::App& app);
 CommandAction add_run_command(CLI::App& app);
+CommandAction add_explain_command(CLI::App& app);
+CommandAction add_bn_check_command(CLI::App& app);
 
 }  // namespace torchprobe::cli

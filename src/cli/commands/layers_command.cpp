@@ -1,9 +1,11 @@
 // `torchprobe layers MODEL [--input-size CxHxW] [--json]`
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "cli/commands/command.h"
 #include "torchprobe/errors.h"
+#include "torchprobe/explain.h"
 #include "torchprobe/layers.h"
 #include "torchprobe/model.h"
 
@@ -45,6 +47,7 @@ int run_layers(const LayersOptions& options) {
   std::optional<std::vector<int64_t>> input_size;
   if (!options.input_size.empty()) input_size = parse_input_size(options.input_size);
   auto layers = list_layers(model, input_size);
+  std::vector<std::string> notes = explain_markers(model);
 
   if (options.json) {
     nlohmann::json out = {{"model", {{"path", model.path()},
@@ -53,13 +56,15 @@ int run_layers(const LayersOptions& options) {
                                      {"training", model.saved_training()}}},
                           {"layers", nlohmann::json::array()}};
     if (input_size) out["input_size"] = *input_size;
-    for (const auto& layer : layers) {
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const LayerInfo& layer = layers[i];
       nlohmann::json item = {{"name", layer.name},
                              {"type", layer.type},
                              {"qualified_type", layer.qualified_type},
                              {"call_sites", layer.call_sites},
                              {"in_branch", layer.in_branch},
-                             {"in_loop", layer.in_loop}};
+                             {"in_loop", layer.in_loop},
+                             {"explain", notes[i]}};
       if (layer.calls) {
         item["calls"] = *layer.calls;
         item["output_shapes"] = layer.output_shapes;
@@ -79,20 +84,34 @@ int run_layers(const LayersOptions& options) {
   std::size_t width = 4;
   for (const auto& layer : layers) width = std::max(width, layer.name.size());
   std::cout << std::left << std::setw(int(width)) << "name" << "  " << std::setw(22) << "type"
-            << "  calls  where" << (input_size ? "    output shape" : "") << "\n";
-  for (const auto& layer : layers) {
+            << "  calls  where   explain         " << (input_size ? "output shape" : "") << "\n";
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const LayerInfo& layer = layers[i];
     std::string where = layer.in_loop ? "loop" : layer.in_branch ? "branch" : "-";
     int64_t calls = layer.calls.value_or(layer.call_sites);
     std::cout << std::left << std::setw(int(width)) << layer.name << "  " << std::setw(22)
-              << layer.type << "  " << std::setw(5) << calls << "  " << std::setw(6) << where;
+              << layer.type << "  " << std::setw(5) << calls << "  " << std::setw(6) << where
+              << "  " << std::setw(16) << (notes[i].empty() ? "-" : notes[i]);
     if (input_size) {
       std::string shapes;
       for (const auto& call : layer.output_shapes) {
         for (const auto& shape : call) shapes += (shapes.empty() ? "" : " ") + shape_text(shape);
       }
-      std::cout << "   " << shapes;
+      std::cout << shapes;
     }
     std::cout << "\n";
+  }
+  std::cout << "explain: inplace = a later in-place op modifies the output (hooks need .clone()); "
+               "train = depends on the training flag; calls = called more than once. "
+               "Run 'torchprobe explain MODEL LAYER' for details.\n";
+  std::map<std::string, int> effects;  // kind -> count
+  for (const auto& op : external_effects(model)) {
+    effects[op.kind] += op.owner.empty() ? 1 : std::stoi(op.owner.substr(1));
+  }
+  if (!effects.empty()) {
+    std::cout << "ops with effects outside the tensor world in forward:";
+    for (const auto& [kind, count] : effects) std::cout << " " << kind << " x" << count;
+    std::cout << " (see 'torchprobe explain')\n";
   }
   return 0;
 }

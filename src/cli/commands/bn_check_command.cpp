@@ -1,0 +1,73 @@
+// `torchprobe bn-check MODEL [STIMULUS...] [--layer NAME...] [--json]`
+#include <iostream>
+
+#include "cli/commands/command.h"
+#include "torchprobe/bn_check.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/json_text.h"
+#include "torchprobe/model.h"
+#include "torchprobe/preprocess.h"
+#include "torchprobe/stimulus.h"
+
+namespace torchprobe::cli {
+namespace {
+
+struct BnCheckCliOptions {
+  std::string model;
+  std::vector<std::string> stimuli;
+  std::vector<std::string> layers;
+  std::string mode = "as-saved";
+  std::string preprocess;
+  double atol = 1e-4;
+  bool json = false;
+};
+
+int run_bn_check(const BnCheckCliOptions& options) {
+  Model model = Model::load(options.model);
+  model.set_mode(parse_mode(options.mode));
+  std::vector<std::string> warnings;
+  PreprocessOptions pre_options;
+  pre_options.preprocess = options.preprocess.empty() && model.metadata().is_null() ? "none"
+                                                                                     : options.preprocess;
+  Preprocessing pre = resolve_preprocessing(model, pre_options, warnings);
+  std::vector<std::string> specs = options.stimuli;
+  if (specs.empty()) specs = {"noise:0", "noise:1"};  // a batch of two: batch statistics differ
+  std::vector<at::Tensor> inputs;
+  for (const auto& text : specs) {
+    inputs.push_back(pre.normalize(render_stimulus(StimulusSpec::parse(text), pre.channels, pre.size)));
+  }
+  BnCheckOptions check;
+  check.layers = options.layers;
+  check.atol = options.atol;
+  auto rows = bn_check(model, at::stack(inputs), check);
+  if (options.json) {
+    nlohmann::json out = {{"model", model.path()}, {"mode", options.mode}, {"atol", options.atol},
+                          {"layers", to_json(rows)}};
+    std::cout << dump_json(out, /*pretty=*/true) << "\n";
+  } else {
+    std::cout << to_text(rows, options.atol);
+  }
+  for (const auto& row : rows) {
+    if (row.failed) return int(ExitCode::kDifferent);
+  }
+  return 0;
+}
+
+}  // namespace
+
+CommandAction add_bn_check_command(CLI::App& app) {
+  auto options = std::make_shared<BnCheckCliOptions>();
+  auto* cmd = app.add_subcommand(
+      "bn-check", "Recompute every BatchNorm from its running statistics and compare with its output");
+  cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
+  cmd->add_option("stimuli", options->stimuli, "Stimuli (default: noise:0 noise:1, as one batch)");
+  cmd->add_option("-l,--layer", options->layers, "Only these BatchNorm layers (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--mode", options->mode, "as-saved | eval | train")->capture_default_str();
+  cmd->add_option("--preprocess", options->preprocess, "none | imagenet | model");
+  cmd->add_option("--atol", options->atol, "Tolerance for eval-mode layers")->capture_default_str();
+  cmd->add_flag("--json", options->json, "Print JSON instead of a table");
+  return [options] { return run_bn_check(*options); };
+}
+
+}  // namespace torchprobe::cli
