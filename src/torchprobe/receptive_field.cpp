@@ -1,0 +1,188 @@
+#include "torchprobe/receptive_field.h"
+
+#include <cmath>
+#include <limits>
+
+#include "torchprobe/errors.h"
+
+namespace torchprobe {
+namespace {
+
+struct Box {
+  int64_t y0, y1, x0, x1;  // [y0, y1) x [x0, x1)
+};
+
+at::Tensor seeded_noise(int64_t n, int64_t channels, const Size2& size, uint64_t seed) {
+  std::vector<at::Tensor> items;
+  for (int64_t i = 0; i < n; ++i) {
+    auto spec = StimulusSpec::parse("noise:" + std::to_string(seed + uint64_t(i)));
+    items.push_back(render_stimulus(spec, channels, size) * 4.0 - 2.0);  // roughly normalised range
+  }
+  return at::stack(items);
+}
+
+class NanProbe {
+ public:
+  NanProbe(const CaptureProgram& program, const at::Tensor& input,
+           const std::map<std::string, CropPlan::Target>& targets)
+      : program_(program), input_(input), targets_(targets) {}
+
+  // Whether every target unit stays finite when the input outside `box` is NaN.
+  bool finite_outside(const Box& box) const {
+    at::Tensor x = at::full_like(input_, std::numeric_limits<float>::quiet_NaN());
+    using at::indexing::Slice;
+    x.index_put_({Slice(), Slice(), Slice(box.y0, box.y1), Slice(box.x0, box.x1)},
+                 input_.index({Slice(), Slice(), Slice(box.y0, box.y1), Slice(box.x0, box.x1)}));
+    Captures out = program_.run(x);
+    for (const auto& capture : out.captures) {
+      const auto& t = targets_.at(capture.name);
+      if (!at::isfinite(capture.value.index({0, Slice(), t.y, t.x})).all().item<bool>()) return false;
+    }
+    return true;
+  }
+
+ private:
+  const CaptureProgram& program_;
+  at::Tensor input_;
+  const std::map<std::string, CropPlan::Target>& targets_;
+};
+
+// The largest `value` in [low, high] for which `fits(value)` holds, given fits(low) is true and
+// fits is monotone (true up to some point, then false).
+template <typename Fits>
+int64_t search_max(int64_t low, int64_t high, Fits fits) {
+  while (low < high) {
+    int64_t mid = low + (high - low + 1) / 2;
+    if (fits(mid)) low = mid; else high = mid - 1;
+  }
+  return low;
+}
+
+int64_t power_of_two_stride(int64_t input, int64_t output) {
+  if (output <= 0) return 1;
+  double ratio = double(input) / double(output);
+  return int64_t(1) << int64_t(std::lround(std::log2(std::max(1.0, ratio))));
+}
+
+CropPlan inactive(CropPlan plan, std::string reason) {
+  plan.active = false;
+  plan.reason = std::move(reason);
+  return plan;
+}
+
+}  // namespace
+
+at::Tensor CropPlan::crop(const at::Tensor& batch) const {
+  return batch.narrow(2, y0, height).narrow(3, x0, width).contiguous();
+}
+
+Response CropPlan::read(const Capture& capture, int64_t n) const {
+  const Target& t = targets.at(capture.name);
+  Response response;
+  response.shape = t.full_shape;
+  response.index = {t.y, t.x};
+  response.values = capture.value.select(0, n).select(2, t.crop_x).select(1, t.crop_y)
+                        .to(at::kFloat).contiguous();
+  return response;
+}
+
+nlohmann::json CropPlan::to_json() const {
+  nlohmann::json out = {{"used", active}, {"input_size", {input.height, input.width}}};
+  if (active) {
+    out["box"] = {y0, x0, height, width};
+    out["max_verified_difference"] = max_verified_difference;
+  } else {
+    out["reason"] = reason;
+  }
+  return out;
+}
+
+CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_t channels,
+                   const Size2& input) {
+  CropPlan plan;
+  plan.input = input;
+  if (!readout.is_point()) return inactive(plan, "the readout is not a point readout");
+
+  // 1. The units to read, from one full-size run.
+  at::Tensor probe_input = seeded_noise(1, channels, input, 1000);
+  Captures full = program.run(probe_input);
+  if (full.captures.empty()) return inactive(plan, "nothing is captured");
+  int64_t stride = 1;
+  std::map<std::string, int64_t> strides;
+  for (const auto& capture : full.captures) {
+    if (capture.value.dim() != 4) {
+      return inactive(plan, "layer '" + capture.name + "' is not a spatial map");
+    }
+    CropPlan::Target t;
+    t.full_shape = capture.value.sizes().slice(1).vec();
+    Response r = readout.apply(capture.value, 0, capture.name);  // validates at:Y,X
+    t.y = r.index[0];
+    t.x = r.index[1];
+    plan.targets[capture.name] = t;
+    int64_t s = std::max(power_of_two_stride(input.height, capture.value.size(2)),
+                         power_of_two_stride(input.width, capture.value.size(3)));
+    strides[capture.name] = s;
+    stride = std::max(stride, s);
+  }
+
+  // 2. The smallest box whose complement the units do not depend on.
+  NanProbe nan(program, probe_input, plan.targets);
+  Box box{0, input.height, 0, input.width};
+  if (!nan.finite_outside(box)) return inactive(plan, "the units are not finite on a test input");
+  box.y0 = search_max(0, input.height - 1, [&](int64_t v) { return nan.finite_outside({v, box.y1, box.x0, box.x1}); });
+  box.x0 = search_max(0, input.width - 1, [&](int64_t v) { return nan.finite_outside({box.y0, box.y1, v, box.x1}); });
+  box.y1 = input.height - search_max(0, input.height - box.y0 - 1, [&](int64_t v) {
+             return nan.finite_outside({box.y0, input.height - v, box.x0, box.x1}); });
+  box.x1 = input.width - search_max(0, input.width - box.x0 - 1, [&](int64_t v) {
+             return nan.finite_outside({box.y0, box.y1, box.x0, input.width - v}); });
+
+  // 3. Align the origin to the stride grid of the deepest layer.
+  plan.y0 = box.y0 / stride * stride;
+  plan.x0 = box.x0 / stride * stride;
+  plan.height = box.y1 - plan.y0;
+  plan.width = box.x1 - plan.x0;
+  if (plan.height * plan.width * 10 > input.height * input.width * 7) {
+    return inactive(plan, "the receptive field covers most of the input (" + std::to_string(box.y1 - box.y0) +
+                              "x" + std::to_string(box.x1 - box.x0) + " of " + to_string(input) + ")");
+  }
+  for (auto& [name, t] : plan.targets) {
+    t.crop_y = t.y - plan.y0 / strides[name];
+    t.crop_x = t.x - plan.x0 / strides[name];
+  }
+
+  // 4. Use it only if cropped and full computations agree.
+  at::Tensor check_input = seeded_noise(3, channels, input, 2000);
+  Captures reference = program.run(check_input);
+  Captures cropped;
+  try {
+    cropped = program.run(plan.crop(check_input));
+  } catch (const Error& e) {
+    return inactive(plan, std::string("the cropped input fails: ") + e.what());
+  }
+  for (std::size_t i = 0; i < reference.captures.size(); ++i) {
+    const auto& name = reference.captures[i].name;
+    if (i >= cropped.captures.size() || cropped.captures[i].name != name) {
+      return inactive(plan, "the cropped program captures other calls than the full one");
+    }
+    const auto& t = plan.targets[name];
+    const at::Tensor& small = cropped.captures[i].value;
+    if (small.dim() != 4 || t.crop_y < 0 || t.crop_x < 0 || t.crop_y >= small.size(2) ||
+        t.crop_x >= small.size(3)) {
+      return inactive(plan, "layer '" + name + "': the unit falls outside the cropped map");
+    }
+    const at::Tensor& big = reference.captures[i].value;
+    using at::indexing::Slice;
+    double scale = std::max(1e-30, big.abs().max().item<double>());
+    double diff = (big.index({Slice(), Slice(), t.y, t.x}) - small.index({Slice(), Slice(), t.crop_y, t.crop_x}))
+                      .abs().max().item<double>();
+    plan.max_verified_difference = std::max(plan.max_verified_difference, diff / scale);
+    if (diff > 1e-5 * scale) {
+      return inactive(plan, "layer '" + name + "': cropped and full responses differ (" +
+                                std::to_string(diff) + ")");
+    }
+  }
+  plan.active = true;
+  return plan;
+}
+
+}  // namespace torchprobe
