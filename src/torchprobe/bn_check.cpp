@@ -94,7 +94,7 @@ std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input, const Bn
   }
   std::vector<BnCheckRow> rows;
   if (layers.empty()) return rows;
-  CaptureProgram program = CaptureProgram::build(model, requests, CaptureOptions{false});
+  CaptureProgram program = CaptureProgram::build(model, requests, CaptureOptions{});
   Captures captures = program.run(input);
   std::map<std::string, at::Tensor> by_name;
   for (const auto& c : captures.captures) by_name[c.name] = c.value;

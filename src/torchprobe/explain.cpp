@@ -81,7 +81,7 @@ std::vector<GraphOp> module_writes(Node* call, std::size_t index, const std::str
     for (const auto& use : value->uses()) {
       if (writes_argument(use.user, use.offset)) {
         writers.push_back({use.user->kind().toQualString(), module,
-                           "inside module '" + module + "': " + source_of(use.user)});
+                           source_of(use.user)});
       }
       if (writes_argument(use.user, use.offset) || output_aliases_argument(use.user, use.offset)) {
         for (Value* out : use.user->outputs()) {
@@ -311,7 +311,8 @@ std::string LayerExplanation::to_text() const {
     out << "   none\n";
   } else {
     for (const auto& op : inplace_after) {
-      out << "   " << op.kind << (op.source.empty() ? "" : "  " + op.source) << "\n";
+      out << "   " << op.kind << "  in " << (op.owner.empty() ? "the model's forward" : "'" + op.owner + "'")
+          << (op.source.empty() ? "" : "  " + op.source) << "\n";
     }
     out << "   A forward hook that keeps the output without .clone() sees the modified values; "
            "torchprobe clones it before these run.\n";
