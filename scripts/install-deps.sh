@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libgmock-dev googletest
   python3-torch python3-torchvision python3-opencv python3-numpy python3-pytest python3-pil
   libopenblas0-pthread
+  slurmctld slurmd slurm-client munge
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -23,8 +23,14 @@ int run(int argc, char** argv) {
   auto add = [&](CommandAction action) { actions[app.get_subcommands({}).back()] = action; };
   add(add_layers_command(app));
   add(add_run_command(app));
+  add(add_render_command(app));
+  add(add_merge_command(app));
   add(add_explain_command(app));
   add(add_bn_check_command(app));
+  add(add_diff_command(app));
+  add(add_check_command(app));
+  add(add_verify_command(app));
+  add(add_extract_command(app));
 
   try {
     app.parse(argc, argv);

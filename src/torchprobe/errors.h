@@ -98,8 +98,8 @@ class OutputError : public Error {
 
 class ResultsFormatError : public Error {
  public:
-  explicit ResultsFormatError(const std::string& message)
-      : Error(ExitCode::kBadResults, message) {}
+  explicit ResultsFormatError(const std::string& message, std::string hint = "")
+      : Error(ExitCode::kBadResults, message, std::move(hint)) {}
 };
 
 // Short description of an exit code, used for the README table and `--help`.

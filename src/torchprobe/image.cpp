@@ -2,69 +2,287 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "torchprobe/errors.h"
 
 namespace torchprobe {
 namespace {
 
-[[noreturn]] void reject(const std::string& path, const std::string& why) {
-  throw StimulusError("cannot use image '" + path + "': " + why);
+[[noreturn]] void reject(const std::string& path, const std::string& why,
+                         const std::string& hint = "") {
+  throw StimulusError("cannot use image '" + path + "': " + why, hint);
+}
+
+std::vector<unsigned char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) reject(path, std::string("cannot open it: ") + std::strerror(errno));
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  if (in.bad()) reject(path, "read error");
+  return bytes;
+}
+
+bool starts_with(const std::vector<unsigned char>& b, const char* magic, std::size_t n) {
+  return b.size() >= n && std::memcmp(b.data(), magic, n) == 0;
+}
+
+// Whether a JPEG stream reaches its end-of-image marker (FF D9). Walks the marker segments by
+// their lengths (so an EXIF thumbnail's own FF D9 inside APP1 does not count) and scans each
+// scan's entropy-coded data, where FF is followed by 00 (stuffing), D0-D7 (restart) or FF (fill).
+// NOTE: libjpeg decodes a JPEG that is cut short, fills the rest with grey and only warns; the
+// warning never reaches OpenCV's caller, hence this check. Bytes after FF D9 are allowed.
+bool jpeg_has_end_marker(const std::vector<unsigned char>& b) {
+  const std::size_t n = b.size();
+  std::size_t pos = 2;  // after FF D8
+  while (pos < n) {
+    if (b[pos] != 0xFF) {  // garbage between segments: libjpeg skips it too
+      ++pos;
+      continue;
+    }
+    while (pos < n && b[pos] == 0xFF) ++pos;
+    if (pos >= n) return false;
+    const unsigned char marker = b[pos++];
+    if (marker == 0xD9) return true;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
+    if (pos + 2 > n) return false;
+    const std::size_t length = (std::size_t(b[pos]) << 8) | b[pos + 1];
+    if (length < 2) return false;
+    pos += length;
+    if (marker != 0xDA) continue;
+    // Entropy-coded data until the next marker.
+    while (pos + 1 < n) {
+      if (b[pos] == 0xFF) {
+        const unsigned char next = b[pos + 1];
+        if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) {
+          pos += 2;
+          continue;
+        }
+        if (next != 0xFF) break;
+      }
+      ++pos;
+    }
+    if (pos + 1 >= n) return false;
+  }
+  return false;
+}
+
+// Whether a PNG stream reaches its IEND chunk, walking the chunks by their lengths.
+// NOTE: checked before decoding so that a cut PNG gets a clear message (and libpng does not
+// print its own error on stderr).
+bool png_has_end_chunk(const std::vector<unsigned char>& b) {
+  std::size_t pos = 8;  // after the signature
+  while (pos + 8 <= b.size()) {
+    const std::size_t length = (std::size_t(b[pos]) << 24) | (std::size_t(b[pos + 1]) << 16) |
+                               (std::size_t(b[pos + 2]) << 8) | b[pos + 3];
+    if (std::memcmp(b.data() + pos + 4, "IEND", 4) == 0) return true;
+    pos += 12 + length;  // length, type, data, CRC
+  }
+  return false;
+}
+
+std::string unsupported_format_name(const std::vector<unsigned char>& b) {
+  if (starts_with(b, "GIF8", 4)) return "GIF";
+  if (b.size() >= 12 && std::memcmp(b.data() + 4, "ftyp", 4) == 0) return "HEIF/AVIF";
+  if (starts_with(b, "<svg", 4) || starts_with(b, "<?xml", 5)) return "SVG/XML";
+  if (starts_with(b, "%PDF", 4)) return "PDF";
+  return "";
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Round half to even, as Python's round() (and so torchvision's center_crop).
+int64_t round_half_even(double v) { return int64_t(std::nearbyint(v)); }
+
+cv::Mat decode(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) reject(path, "no such file");
+  if (S_ISDIR(info.st_mode)) reject(path, "is a directory");
+  if (!S_ISREG(info.st_mode)) reject(path, "not a regular file");
+  if (info.st_size == 0) reject(path, "the file is empty (0 bytes)");
+  std::vector<unsigned char> bytes = read_bytes(path);
+  if (bytes.empty()) reject(path, "the file is empty (0 bytes)");
+  if (starts_with(bytes, "\xFF\xD8\xFF", 3) && !jpeg_has_end_marker(bytes)) {
+    reject(path, "truncated JPEG: the data ends before the end-of-image marker (FF D9)",
+           "the file was probably cut short while copying or downloading");
+  }
+  if (starts_with(bytes, "\x89PNG\r\n\x1a\n", 8) && !png_has_end_chunk(bytes)) {
+    reject(path, "truncated PNG: the data ends before the IEND chunk",
+           "the file was probably cut short while copying or downloading");
+  }
+  cv::Mat raw;
+  try {
+    raw = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, bytes.data()), cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    reject(path, std::string("OpenCV could not decode it: ") + e.what());
+  }
+  if (raw.empty()) {
+    std::string format = unsupported_format_name(bytes);
+    if (!format.empty()) {
+      reject(path, "unsupported image format " + format + " (OpenCV cannot read it)",
+             "convert it to PNG");
+    }
+    if (!cv::haveImageReader(path)) {
+      reject(path, "not an image: its contents match no image format OpenCV reads");
+    }
+    reject(path, "corrupt image data: OpenCV's decoder failed on it");
+  }
+  return raw;
+}
+
+// Bilinear taps of one axis: output sample i reads src[i0] * (1 - w) + src[i1] * w.
+struct Taps {
+  std::vector<int> i0, i1;
+  std::vector<double> w;
+};
+
+// The taps of resizing m samples to n, keeping outputs [first, first + count).
+Taps bilinear_taps(int64_t m, int64_t n, int64_t first, int64_t count) {
+  Taps t;
+  const double scale = double(m) / double(n);
+  for (int64_t i = first; i < first + count; ++i) {
+    const double x = (double(i) + 0.5) * scale - 0.5;
+    const double fl = std::floor(x);
+    double w = x - fl;
+    int64_t x0 = int64_t(fl);
+    if (x0 < 0) x0 = 0, w = 0;
+    if (x0 >= m - 1) x0 = m - 1, w = 0;
+    t.i0.push_back(int(x0));
+    t.i1.push_back(int(std::min(x0 + 1, m - 1)));
+    t.w.push_back(w);
+  }
+  return t;
+}
+
+// Output channel c = sum_k mix[c][k] * stored channel k (stored order BGR(A), gray(+alpha)).
+std::vector<std::vector<double>> channel_mix(const std::string& path, int stored, int64_t channels) {
+  if (channels != 1 && channels != 3) {
+    reject(path, "the model takes " + std::to_string(channels) +
+                     " input channels; images give 1 (grayscale) or 3 (RGB)");
+  }
+  std::vector<std::vector<double>> mix(std::size_t(channels), std::vector<double>(std::size_t(stored), 0.0));
+  if (stored == 1 || stored == 2) {  // gray (+ alpha, dropped)
+    for (auto& row : mix) row[0] = 1.0;
+  } else if (stored == 3 || stored == 4) {  // BGR (+ alpha, dropped)
+    if (channels == 1) {
+      mix[0][2] = 0.299, mix[0][1] = 0.587, mix[0][0] = 0.114;
+    } else {
+      mix[0][2] = 1.0, mix[1][1] = 1.0, mix[2][0] = 1.0;
+    }
+  } else {
+    reject(path, "unsupported number of channels " + std::to_string(stored));
+  }
+  return mix;
+}
+
+// NOTE: not cv::resize + cv::cvtColor: OpenCV computes INTER_LINEAR's sample positions in
+// float32, which puts errors of up to ~1e-5 into the weights for large images. Here everything
+// after decoding (resizing, channel mixing, scaling) is double; the caller rounds once.
+template <typename T>
+void resample(const cv::Mat& raw, const Taps& ty, const Taps& tx,
+              const std::vector<std::vector<double>>& mix, double scale, double* out) {
+  const int k = raw.channels();
+  const std::size_t row_len = std::size_t(raw.cols) * std::size_t(k);
+  const std::size_t h = ty.w.size(), w = tx.w.size(), c = mix.size();
+  std::vector<double> row(row_len);
+  std::vector<double> v(std::size_t(k), 0.0);
+  for (std::size_t y = 0; y < h; ++y) {
+    const T* a = raw.ptr<T>(ty.i0[y]);
+    const T* b = raw.ptr<T>(ty.i1[y]);
+    const double wy = ty.w[y];
+    for (std::size_t i = 0; i < row_len; ++i) row[i] = (1.0 - wy) * double(a[i]) + wy * double(b[i]);
+    for (std::size_t x = 0; x < w; ++x) {
+      const std::size_t p0 = std::size_t(tx.i0[x]) * std::size_t(k);
+      const std::size_t p1 = std::size_t(tx.i1[x]) * std::size_t(k);
+      const double wx = tx.w[x];
+      for (int j = 0; j < k; ++j) v[std::size_t(j)] = (1.0 - wx) * row[p0 + std::size_t(j)] + wx * row[p1 + std::size_t(j)];
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        double sum = 0;
+        for (int j = 0; j < k; ++j) sum += mix[ch][std::size_t(j)] * v[std::size_t(j)];
+        out[(ch * h + y) * w + x] = sum * scale;
+      }
+    }
+  }
 }
 
 }  // namespace
 
-at::Tensor load_image(const std::string& path, int64_t channels, const Size2& size) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) reject(path, "no such file");
-  if (S_ISDIR(info.st_mode)) reject(path, "is a directory");
-  if (info.st_size == 0) reject(path, "the file is empty (0 bytes)");
-  cv::Mat raw;
-  try {
-    raw = cv::imread(path, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    reject(path, std::string("OpenCV could not decode it: ") + e.what());
+CropBox crop_box(const Size2& image, const Size2& target, double crop_pct) {
+  if (!(crop_pct > 0 && crop_pct <= 1)) {
+    throw UsageError("bad crop_pct " + format_number(crop_pct) + ": expected a value in (0, 1]");
   }
-  if (raw.empty()) reject(path, "not a readable image (unsupported format or corrupt file)");
+  const int64_t rh = round_half_even(double(target.height) / crop_pct);
+  const int64_t rw = round_half_even(double(target.width) / crop_pct);
+  const int64_t h = image.height, w = image.width;
+  CropBox box;
+  if (rh * w >= rw * h) {
+    box.resized = {rh, std::max(target.width, rh * w / h)};
+  } else {
+    box.resized = {std::max(target.height, rw * h / w), rw};
+  }
+  box.top = round_half_even(double(box.resized.height - target.height) / 2.0);
+  box.left = round_half_even(double(box.resized.width - target.width) / 2.0);
+  return box;
+}
 
+bool has_image_extension(const std::string& path) {
+  static const char* const kExtensions[] = {
+      ".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".jp2",
+      ".pbm", ".pgm", ".ppm", ".pxm", ".pnm", ".pfm", ".sr", ".ras", ".exr", ".hdr", ".pic"};
+  auto dot = path.rfind('.');
+  if (dot == std::string::npos || path.find('/', dot) != std::string::npos) return false;
+  std::string ext = lower(path.substr(dot));
+  for (const char* e : kExtensions) {
+    if (ext == e) return true;
+  }
+  return false;
+}
+
+at::Tensor load_image(const std::string& path, int64_t channels, const Resize& resize) {
+  cv::Mat raw = decode(path);
+  if (!raw.isContinuous()) raw = raw.clone();
   double scale = 1.0;
   switch (raw.depth()) {
     case CV_8U: scale = 1.0 / 255.0; break;
     case CV_16U: scale = 1.0 / 65535.0; break;
     case CV_32F: scale = 1.0; break;
-    default: reject(path, "unsupported pixel depth (expected 8-bit, 16-bit or float)");
+    default: reject(path, "unsupported pixel depth (expected 8-bit, 16-bit or 32-bit float)");
   }
-  cv::Mat pixels;
-  raw.convertTo(pixels, CV_32F, scale);
-
-  cv::Mat converted;
-  switch (pixels.channels()) {
-    case 1:
-      if (channels == 1) converted = pixels;
-      else cv::cvtColor(pixels, converted, cv::COLOR_GRAY2RGB);
-      break;
-    case 3:
-      cv::cvtColor(pixels, converted, channels == 1 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGR2RGB);
-      break;
-    case 4:
-      cv::cvtColor(pixels, converted, channels == 1 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGRA2RGB);
-      break;
-    default:
-      reject(path, "unsupported number of channels " + std::to_string(pixels.channels()));
-  }
-  cv::Mat resized;
-  if (converted.rows == size.height && converted.cols == size.width) {
-    resized = converted;
+  const auto mix = channel_mix(path, raw.channels(), channels);
+  const Size2 target = resize.size;
+  Taps ty, tx;
+  if (resize.fit == Fit::kStretch) {
+    ty = bilinear_taps(raw.rows, target.height, 0, target.height);
+    tx = bilinear_taps(raw.cols, target.width, 0, target.width);
   } else {
-    cv::resize(converted, resized, cv::Size(int(size.width), int(size.height)), 0, 0,
-               cv::INTER_LINEAR);
+    CropBox box = crop_box({raw.rows, raw.cols}, target, resize.crop_pct);
+    ty = bilinear_taps(raw.rows, box.resized.height, box.top, target.height);
+    tx = bilinear_taps(raw.cols, box.resized.width, box.left, target.width);
   }
-  if (!resized.isContinuous()) resized = resized.clone();
-  at::Tensor hwc = at::from_blob(resized.data, {resized.rows, resized.cols, resized.channels()},
-                                 at::kFloat);
-  return hwc.permute({2, 0, 1}).contiguous();  // copies out of the cv::Mat
+  at::Tensor out = at::empty({channels, target.height, target.width}, at::kDouble);
+  double* data = out.data_ptr<double>();
+  switch (raw.depth()) {
+    case CV_8U: resample<uint8_t>(raw, ty, tx, mix, scale, data); break;
+    case CV_16U: resample<uint16_t>(raw, ty, tx, mix, scale, data); break;
+    default: resample<float>(raw, ty, tx, mix, scale, data); break;
+  }
+  return out.to(at::kFloat);
+}
+
+at::Tensor load_image(const std::string& path, int64_t channels, const Size2& size) {
+  return load_image(path, channels, Resize(size));
 }
 
 }  // namespace torchprobe

@@ -2,8 +2,11 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
+#include <chrono>
 #include <set>
 
+#include "torchprobe/batch_loader.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/json_text.h"
 #include "torchprobe/sha256.h"
@@ -75,12 +78,62 @@ nlohmann::json Probe::header() const {
   };
 }
 
-nlohmann::json Probe::record_for(const StimulusSpec& spec, const at::Tensor& input,
+nlohmann::json Probe::header(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const {
+  nlohmann::json out = header();
+  out["batch_size"] = options_.batch_size;
+  // NOTE: ids are joined with '\n'; the digest only has to tell two lists apart, for --resume
+  // and merge, which cannot see the list itself.
+  std::string ids;
+  for (const auto& spec : stimuli) {
+    ids += spec.id;
+    ids += '\n';
+  }
+  out["stimulus_list"] = {{"count", stimuli.size()}, {"sha256", sha256_bytes(ids.data(), ids.size())}};
+  if (!shard.whole()) {
+    out["shard"] = {{"index", shard.index},
+                    {"count", shard.count},
+                    {"stimuli", plan(stimuli, shard).order.size()}};
+  }
+  return out;
+}
+
+Size2 Probe::input_size(const StimulusSpec& spec) const {
+  // Files are resized (or cropped) to the target size; synthetic stimuli are made at their @HxW.
+  return spec.size.value_or(preprocessing_.size);
+}
+
+BatchPlan Probe::plan(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const {
+  // The batches of an unsharded run, numbered over the whole list; the shard keeps its own.
+  BatchPlan plan;
+  plan.begin.push_back(0);
+  int64_t batch_number = -1;
+  int64_t in_batch = 0;
+  Size2 batch_size{-1, -1};
+  for (std::size_t i = 0; i < stimuli.size(); ++i) {
+    Size2 size = input_size(stimuli[i]);
+    if (batch_number < 0 || in_batch == options_.batch_size || !(size == batch_size)) {
+      if (batch_number >= 0 && shard.owns(batch_number) && plan.order.size() > plan.begin.back()) {
+        plan.begin.push_back(plan.order.size());
+      }
+      ++batch_number;
+      in_batch = 0;
+      batch_size = size;
+    }
+    ++in_batch;
+    if (shard.owns(batch_number)) plan.order.push_back(int64_t(i));
+  }
+  if (plan.order.size() > plan.begin.back()) plan.begin.push_back(plan.order.size());
+  return plan;
+}
+
+nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index, const at::Tensor& input,
+                                 const std::optional<std::string>& sha256,
                                  const Captures& captures, int64_t n) const {
   nlohmann::json record;
   record["id"] = spec.id;
+  record["index"] = index;
   record["input_shape"] = {1, input.size(1), input.size(2), input.size(3)};
-  if (spec.is_file()) record["sha256"] = sha256_file(spec.path);
+  if (sha256) record["sha256"] = *sha256;
   nlohmann::json responses = nlohmann::json::object();
   for (const auto& capture : captures.captures) {
     Response response = options_.readout.apply(capture.value, n, capture.name);
@@ -93,38 +146,126 @@ nlohmann::json Probe::record_for(const StimulusSpec& spec, const at::Tensor& inp
   return record;
 }
 
-ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& sink) {
-  sink.header(header());
+ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& sink,
+                        const RunControl& control) {
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const BatchPlan plan = this->plan(stimuli, control.shard);
+  const int64_t planned = int64_t(plan.order.size());
+  if (control.resume_from < 0 || control.resume_from > planned) {
+    throw Error(ExitCode::kInternal, "resume point " + std::to_string(control.resume_from) +
+                                         " is outside the " + std::to_string(planned) + " stimuli");
+  }
+  sink.header(header(stimuli, control.shard));
+
   ProbeSummary summary;
-  std::set<std::string> warned_not_called;
-  std::size_t next = 0;
-  while (next < stimuli.size()) {
-    // A batch: consecutive stimuli of the same input size, at most batch_size of them.
+  summary.listed = int64_t(stimuli.size());
+  summary.planned = planned;
+  summary.resumed = control.resume_from;
+  RunProgress progress;
+  progress.total = planned - control.resume_from;
+  progress.resumed = control.resume_from;
+
+  // Resuming mid-batch runs that batch whole, so that every record is computed in the same batch
+  // as in an uninterrupted run (the numbers can depend on the batch in the last bits); the
+  // records already written are not sent again.
+  std::size_t first_batch = plan.batches();
+  if (control.resume_from < planned) {
+    auto after = std::upper_bound(plan.begin.begin(), plan.begin.end(),
+                                  std::size_t(control.resume_from));
+    first_batch = std::size_t(after - plan.begin.begin()) - 1;
+  }
+
+  // Runs on the loader's worker threads: everything up to the stacked input tensor.
+  auto prepare = [&](std::size_t b) {
+    detail::PreparedBatch out;
     std::vector<at::Tensor> inputs;
-    std::size_t first = next;
-    while (next < stimuli.size() && int64_t(inputs.size()) < options_.batch_size) {
-      at::Tensor pixels = render_stimulus(stimuli[next], preprocessing_.channels,
-                                          preprocessing_.size);
-      at::Tensor input = preprocessing_.normalize(pixels);
-      if (!inputs.empty() && input.sizes() != inputs.front().sizes()) break;
-      inputs.push_back(std::move(input));
-      ++next;
-    }
-    at::Tensor batch = at::stack(inputs);
-    Captures captures = program_.run(batch);
-    for (const auto& name : captures.not_called) {
-      if (warned_not_called.insert(name).second) {
-        warn("layer '" + name + "' was not called in the forward (an untaken branch?); "
-             "it is listed under not_called");
+    for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
+      const int64_t index = plan.order[j];
+      const StimulusSpec& spec = stimuli[std::size_t(index)];
+      try {
+        at::Tensor input = preprocessing_.prepare(spec);
+        if (options_.on_input) options_.on_input(spec, input);
+        const Size2 expected = input_size(spec);
+        if (input.size(1) != expected.height || input.size(2) != expected.width) {
+          throw Error(ExitCode::kInternal, "stimulus '" + spec.id + "' was rendered at " +
+                                               std::to_string(input.size(1)) + "x" +
+                                               std::to_string(input.size(2)) + ", planned at " +
+                                               to_string(expected));
+        }
+        std::optional<std::string> digest;
+        if (spec.is_file()) {
+          try {
+            digest = sha256_file(spec.path);
+          } catch (const std::runtime_error& e) {
+            throw StimulusError("cannot read stimulus '" + spec.id + "': " + e.what());
+          }
+        }
+        inputs.push_back(std::move(input));
+        out.indices.push_back(index);
+        out.sha256.push_back(std::move(digest));
+      } catch (const StimulusError& e) {
+        if (!control.skip_bad) throw;
+        out.failed.emplace_back(index, e.what());
       }
     }
-    for (std::size_t i = first; i < next; ++i) {
-      sink.record(record_for(stimuli[i], batch, captures, int64_t(i - first)));
+    if (!inputs.empty()) out.input = at::stack(inputs);
+    return out;
+  };
+  detail::BatchLoader loader(first_batch, plan.batches(), control.workers, prepare);
+
+  std::set<std::string> warned_not_called;
+  for (std::size_t b = first_batch; b < plan.batches(); ++b) {
+    if (control.stop && control.stop()) {
+      throw Error(ExitCode::kInterrupted,
+                  "interrupted after " + std::to_string(control.resume_from + progress.done) +
+                      " of " + std::to_string(planned) + " stimuli");
     }
-    summary.stimuli += int64_t(next - first);
-    summary.batches += 1;
+    detail::PreparedBatch batch = loader.next();
+    Captures captures;
+    if (batch.input.defined()) {
+      captures = program_.run(batch.input);
+      summary.batches += 1;
+      for (const auto& name : captures.not_called) {
+        if (warned_not_called.insert(name).second) {
+          warn("layer '" + name + "' was not called in the forward (an untaken branch?); "
+               "it is listed under not_called");
+        }
+      }
+    }
+    std::size_t stacked = 0;
+    std::size_t failed = 0;
+    for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
+      const int64_t index = plan.order[j];
+      const bool written = int64_t(j) < control.resume_from;
+      if (failed < batch.failed.size() && batch.failed[failed].first == index) {
+        if (!written) {
+          sink.record({{"id", stimuli[std::size_t(index)].id},
+                       {"index", index},
+                       {"error", batch.failed[failed].second}});
+          progress.bad += 1;
+          progress.done += 1;
+        }
+        ++failed;
+      } else {
+        if (!written) {
+          sink.record(record_for(stimuli[std::size_t(index)], index, batch.input,
+                                 batch.sha256[stacked], captures, int64_t(stacked)));
+          progress.done += 1;
+        }
+        ++stacked;
+      }
+    }
+    sink.flush();
+    progress.seconds = seconds();
+    if (control.progress) control.progress(progress);
   }
   sink.finish();
+  summary.stimuli = progress.done;
+  summary.bad = progress.bad;
+  summary.seconds = seconds();
   return summary;
 }
 

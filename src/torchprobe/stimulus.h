@@ -1,14 +1,24 @@
 #pragma once
-// Stimulus specs and rendering them to pixel tensors.
+// One stimulus spec and rendering it to a pixel tensor.
 //
-//   auto spec = torchprobe::StimulusSpec::parse("noise:7@224x244");
+//   auto spec = torchprobe::StimulusSpec::parse("grating:ori=45,sf=4@64x96");
 //   at::Tensor pixels = torchprobe::render_stimulus(spec, /*channels=*/3, {224, 224});
-//   // pixels: float32 [3, 224, 244] in [0, 1], before normalisation
+//   // pixels: float32 [3, 64, 96] in pixel space (0 = black, 1 = white), before normalisation
 //
-// Grammar (see README "Stimuli"):  PATH | uniform:V[@HxW] | noise:SEED[@HxW]
-// noise:SEED is uniform [0,1) noise from SplitMix64 so that any language can reproduce it:
-// for flat index i over (C,H,W), z = SEED + (i+1) * 0x9E3779B97F4A7C15 (mod 2^64), then the
-// SplitMix64 finaliser, value = (z >> 40) / 2^24.
+// Grammar of one spec (README "Stimuli"; directories, @LIST files and --sweep are expanded into
+// specs by stimulus_list.h):
+//
+//   PATH                             an image file; taken literally (a '@' in a file name is kept)
+//   uniform:V[@HxW]                  every pixel V
+//   noise:SEED[,dist=uniform|normal][@HxW]
+//   grating:[ori=DEG][,sf=CYCLES][,phase=DEG][,contrast=C][,mean=M][@HxW]
+//
+// A text is synthetic when it starts with "uniform:", "noise:" or "grating:"; anything else is a
+// path (write ./noise:7 for a file of that name). Synthetic stimuli are made at @HxW, else at the
+// target size, directly in pixel space: they are never resized or cropped. The formulas are in
+// synthetic.h. Ids: a file's id is its path as given; a synthetic stimulus's id is its canonical
+// spec: numbers in their shortest round-trip form, defaults filled in for gratings and left out
+// for noise (noise:007,dist=uniform is noise:7), the @HxW suffix kept when given.
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -21,26 +31,73 @@ struct Size2 {
   int64_t height = 0;
   int64_t width = 0;
   bool operator==(const Size2& o) const { return height == o.height && width == o.width; }
+  bool operator!=(const Size2& o) const { return !(*this == o); }
 };
 Size2 parse_size(const std::string& text);  // "HxW", throws UsageError
 std::string to_string(const Size2& size);
 
-struct StimulusSpec {
-  enum class Kind { kFile, kUniform, kNoise };
-  Kind kind = Kind::kFile;
-  std::string id;    // canonical spec, or the path as given for files
-  std::string path;  // for files
-  double value = 0;  // for uniform
-  uint64_t seed = 0; // for noise
-  std::optional<Size2> size;  // the @HxW suffix
+// How an image file is brought to the target size (synthetic stimuli are made at it).
+enum class Fit {
+  kStretch,  // resize to exactly H x W, ignoring the aspect ratio
+  kCrop,     // resize to cover (H/crop_pct) x (W/crop_pct), then centre-crop H x W (image.h)
+};
+Fit parse_fit(const std::string& text);  // "stretch" | "crop", throws UsageError
+std::string to_string(Fit fit);
 
-  // Throws StimulusError for a malformed synthetic spec.
-  static StimulusSpec parse(const std::string& text);
-  bool is_file() const { return kind == Kind::kFile; }
+struct Resize {
+  // NOTE: a constructor, not an aggregate, so that render_stimulus(spec, 3, {224, 224}) picks
+  // the Size2 overload.
+  Resize() = default;
+  Resize(Size2 size_, Fit fit_ = Fit::kStretch, double crop_pct_ = 0.875)
+      : size(size_), fit(fit_), crop_pct(crop_pct_) {}
+  Size2 size{224, 224};
+  Fit fit = Fit::kStretch;
+  double crop_pct = 0.875;  // only for Fit::kCrop; in (0, 1]
 };
 
-// Float32 [channels, H, W] in pixel space [0, 1]. The size is the spec's @HxW if given, else
-// `size`. Throws StimulusError naming the file for unreadable images.
+enum class NoiseDist { kUniform, kNormal };
+
+struct GratingParams {
+  double ori = 0;        // degrees, see synthetic.h for the convention
+  double sf = 8;         // cycles per image width
+  double phase = 0;      // degrees
+  double contrast = 1;   // Michelson contrast
+  double mean = 0.5;     // mean luminance
+};
+
+struct StimulusSpec {
+  enum class Kind { kFile, kUniform, kNoise, kGrating };
+  Kind kind = Kind::kFile;
+  std::string id;    // canonical spec, or the path as given for files
+  std::string path;  // for files: the path to open (differs from id for directory/list entries)
+  double value = 0;  // uniform
+  uint64_t seed = 0; // noise
+  NoiseDist dist = NoiseDist::kUniform;  // noise
+  GratingParams grating;                 // grating
+  std::optional<Size2> size;             // the @HxW suffix
+
+  // Throws StimulusError naming the text for a malformed synthetic spec.
+  static StimulusSpec parse(const std::string& text);
+  // A file stimulus opened at `path` and reported as `id`.
+  static StimulusSpec file(std::string path, std::string id);
+  bool is_file() const { return kind == Kind::kFile; }
+
+ private:
+  static StimulusSpec parse_synthetic(const std::string& text);
+};
+
+// True when `text` names a synthetic stimulus (uniform:, noise:, grating:).
+bool is_synthetic_spec(const std::string& text);
+
+// Float32 [channels, H, W] in pixel space (computed in double and rounded once, see image.h and
+// synthetic.h). Files are decoded, converted and resized/cropped to resize.size (image.h);
+// synthetic stimuli are made at their @HxW, else at resize.size.
+// Throws StimulusError naming the file for unusable images.
+at::Tensor render_stimulus(const StimulusSpec& spec, int64_t channels, const Resize& resize);
+// Same, with Fit::kStretch.
 at::Tensor render_stimulus(const StimulusSpec& spec, int64_t channels, const Size2& size);
+
+// The shortest text that reads back as `v` ("0.5", "15", "1e-05"); -0 is written "0".
+std::string format_number(double v);
 
 }  // namespace torchprobe

@@ -25,7 +25,7 @@ def run_and_compare(tmp, model_name, layers, stimuli, readout, preprocess="none"
     path = str(SOURCE_DIR / "models" / "demo.pt") if model_name == "demo" else model(model_name)
     ours = tmp / "ours.json"
     args = ["run", path, *stimuli, "--readout", readout, "--preprocess", preprocess,
-            "-o", ours, *extra]
+            "-o", ours, "--force", *extra]  # --force: some cases run twice into one tmp dir
     for layer in layers:
         args += ["--layer", layer]
     torchprobe(*args)

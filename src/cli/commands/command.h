@@ -11,7 +11,24 @@ using CommandAction = std::function<int()>;
 
 CommandAction add_layers_command(CLI::App& app);
 CommandAction add_run_command(CLI::App& app);
+CommandAction add_render_command(CLI::App& app);
+CommandAction add_merge_command(CLI::App& app);
 CommandAction add_explain_command(CLI::App& app);
 CommandAction add_bn_check_command(CLI::App& app);
+CommandAction add_diff_command(CLI::App& app);
+CommandAction add_check_command(CLI::App& app);
+CommandAction add_verify_command(CLI::App& app);
+CommandAction add_extract_command(CLI::App& app);
+
+}  // namespace torchprobe::cli
+
+namespace torchprobe {
+struct Tolerance;
+}
+
+namespace torchprobe::cli {
+
+// --rtol and --atol, shared by diff and check (defined in diff_command.cpp).
+void add_tolerance_options(CLI::App& cmd, Tolerance& tolerance);
 
 }  // namespace torchprobe::cli

@@ -10,6 +10,8 @@ class ResultSink {
   virtual ~ResultSink() = default;
   virtual void header(const nlohmann::json& header) = 0;
   virtual void record(const nlohmann::json& record) = 0;
+  // Called after each batch's records: a streaming format writes them out now. Throws OutputError.
+  virtual void flush() {}
   // Called after the last record; writes or flushes. Throws OutputError.
   virtual void finish() = 0;
 };

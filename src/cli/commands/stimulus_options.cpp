@@ -1,0 +1,47 @@
+#include "cli/commands/stimulus_options.h"
+
+#include "cli/console.h"
+#include "torchprobe/stimulus_list.h"
+
+namespace torchprobe::cli {
+
+void add_stimulus_options(CLI::App* cmd, StimulusOptions& options, bool normalisation) {
+  cmd->add_option("--sweep", options.sweeps,
+                  "Synthetic stimuli over parameter ranges (repeatable), e.g. "
+                  "'grating:ori=0:180:15,sf=2|4|8': START:STOP[:STEP] (STOP exclusive) and "
+                  "A|B|C lists, cartesian product")
+      ->allow_extra_args(false);
+  cmd->add_flag("-r,--recursive", options.recursive,
+                "Directory stimuli include the images in their subdirectories");
+  cmd->add_option("--fit", options.fit,
+                  "How images reach the input size: stretch | crop (shorter side to size/0.875, "
+                  "centre crop) (default: model metadata, else stretch)");
+  if (!normalisation) return;
+  cmd->add_option("--mean", options.mean,
+                  "Normalisation mean per channel, comma-separated (instead of --preprocess)");
+  cmd->add_option("--std", options.std,
+                  "Normalisation std per channel, comma-separated (instead of --preprocess)");
+}
+
+std::vector<StimulusSpec> collect_stimuli(const StimulusOptions& options,
+                                          const std::string& fallback) {
+  ExpandOptions expand;
+  expand.recursive = options.recursive;
+  expand.sweeps = options.sweeps;
+  std::vector<std::string> warnings;
+  std::vector<StimulusSpec> stimuli = expand_stimuli(options.stimuli, expand, warnings);
+  for (const auto& w : warnings) print_warning(w);
+  if (stimuli.empty() && !fallback.empty()) stimuli.push_back(StimulusSpec::parse(fallback));
+  return stimuli;
+}
+
+void apply_preprocess_options(const StimulusOptions& options, PreprocessOptions& out) {
+  if (!options.fit.empty()) {
+    parse_fit(options.fit);  // validates
+    out.fit = options.fit;
+  }
+  if (!options.mean.empty()) out.mean = parse_float_list("--mean", options.mean);
+  if (!options.std.empty()) out.std = parse_float_list("--std", options.std);
+}
+
+}  // namespace torchprobe::cli

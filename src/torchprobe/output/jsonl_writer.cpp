@@ -1,0 +1,101 @@
+#include "torchprobe/output/jsonl_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "torchprobe/errors.h"
+#include "torchprobe/json_text.h"
+
+namespace torchprobe {
+namespace {
+
+OutputError write_error(const std::string& path, int err) {
+  return OutputError(ExitCode::kOutput, "cannot write output '" + path + "': " + std::strerror(err));
+}
+
+}  // namespace
+
+void throw_output_exists(const std::string& path, bool resumable) {
+  throw OutputError(ExitCode::kOutputExists, "output '" + path + "' exists",
+                    resumable ? "give --resume to continue it, or --force to overwrite it"
+                              : "give --force to overwrite it, or choose another -o");
+}
+
+JsonlWriter::JsonlWriter(std::string path, Options options)
+    : path_(std::move(path)), options_(std::move(options)) {
+  int flags = O_WRONLY | O_CLOEXEC | O_CREAT;
+  switch (options_.open) {
+    case Open::kCreate: flags |= O_EXCL; break;
+    case Open::kOverwrite: flags |= O_TRUNC; break;
+    case Open::kAppend: flags |= O_APPEND; break;
+  }
+  fd_ = ::open(path_.c_str(), flags, 0644);
+  if (fd_ < 0) {
+    int err = errno;
+    if (err == EEXIST) throw_output_exists(path_, /*resumable=*/true);
+    throw OutputError(ExitCode::kOutput,
+                      "cannot write output '" + path_ + "': " + std::strerror(err),
+                      "check that the directory exists and is writable");
+  }
+}
+
+JsonlWriter::~JsonlWriter() {
+  // NOTE: records of an unfinished batch are dropped on purpose: the file keeps whole batches.
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void JsonlWriter::header(const nlohmann::json& header) {
+  if (options_.open == Open::kAppend) return;
+  pending_ += dump_json(header, /*pretty=*/false);
+  pending_ += '\n';
+  flush();
+}
+
+void JsonlWriter::record(const nlohmann::json& record) {
+  pending_ += dump_json(record, /*pretty=*/false);
+  pending_ += '\n';
+}
+
+void JsonlWriter::flush() {
+  if (pending_.empty()) return;
+  write_all(pending_);
+  pending_.clear();
+  if (options_.sync && ::fsync(fd_) != 0) throw write_error(path_, errno);
+}
+
+void JsonlWriter::finish() {
+  flush();
+  if (::fsync(fd_) != 0 && errno != EINVAL) throw write_error(path_, errno);
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) throw write_error(path_, errno);
+}
+
+void JsonlWriter::write_all(const std::string& text) {
+  std::size_t size = text.size();
+  bool limited = false;
+  if (options_.byte_limit >= 0 && written_ + int64_t(size) > options_.byte_limit) {
+    size = std::size_t(options_.byte_limit - written_);
+    limited = true;
+  }
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd_, text.data() + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw write_error(path_, errno);
+    }
+    done += std::size_t(n);
+  }
+  written_ += int64_t(size);
+  if (limited) {
+    if (options_.on_limit) options_.on_limit();
+    throw OutputError(ExitCode::kOutput, "cannot write output '" + path_ + "': test byte limit " +
+                                             std::to_string(options_.byte_limit) + " reached");
+  }
+}
+
+}  // namespace torchprobe

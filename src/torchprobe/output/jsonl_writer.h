@@ -1,0 +1,65 @@
+#pragma once
+// Writes results as JSON Lines: the header's fields on the first line, then one compact record
+// per line, appended with write(2) after every batch (flush()). A killed run therefore leaves
+// whole lines plus at most one torn last line, which --resume (resume.h) cuts off.
+//
+//   torchprobe::JsonlWriter out("responses.jsonl");     // OutputError (exit 51) if it exists
+//   probe.run(stimuli, out);                             // lines appear batch by batch
+//
+//   torchprobe::JsonlWriter more("responses.jsonl", {torchprobe::JsonlOpen::kAppend});
+//
+// Memory stays flat: only the current batch's lines are held.
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "torchprobe/output/result_sink.h"
+
+namespace torchprobe {
+
+enum class JsonlOpen {
+  kCreate,     // a new file; throws OutputError (kOutputExists) if the path exists
+  kOverwrite,  // create or truncate (--force)
+  kAppend,     // continue a file that prepare_resume() checked: header() writes nothing
+};
+
+struct JsonlWriterOptions {
+  JsonlOpen open = JsonlOpen::kCreate;
+  bool sync = false;  // fsync after every batch: survives a power cut, not only a kill
+  // Test hook: write at most this many bytes, then call on_limit (the CLI's simulated kill -9,
+  // see TORCHPROBE_TEST_KILL_AFTER_BYTES); if on_limit returns, throws OutputError.
+  int64_t byte_limit = -1;
+  std::function<void()> on_limit;
+};
+
+class JsonlWriter : public ResultSink {
+ public:
+  using Open = JsonlOpen;
+  using Options = JsonlWriterOptions;
+
+  // Opens the file. Throws OutputError (kOutputExists for kCreate on an existing path, else
+  // kOutput).
+  explicit JsonlWriter(std::string path, Options options = {});
+  ~JsonlWriter() override;
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+
+  void header(const nlohmann::json& header) override;  // written and flushed at once
+  void record(const nlohmann::json& record) override;  // held until flush()
+  void flush() override;                               // throws OutputError
+  void finish() override;                              // throws OutputError
+
+ private:
+  void write_all(const std::string& text);
+
+  std::string path_;
+  Options options_;
+  int fd_ = -1;
+  std::string pending_;
+  int64_t written_ = 0;
+};
+
+// The error for an output that exists when neither --force nor --resume allows touching it.
+[[noreturn]] void throw_output_exists(const std::string& path, bool resumable);
+
+}  // namespace torchprobe

@@ -1,0 +1,149 @@
+"""`run --shard K/N` and `merge`: the merged parts equal the single run byte for byte."""
+import json
+
+import pytest
+
+from conftest import SOURCE_DIR, torchprobe
+
+DEMO = str(SOURCE_DIR / "models" / "demo.pt")
+# 14 stimuli in batches of 2 with a size change: batches [0 1] [2 3] [4] [5 6] [7 8] [9 10]
+# [11 12] [13].
+STIMULI = ["noise:1", "noise:2", "uniform:0.5", "noise:3", "uniform:1@32x48", "noise:4",
+           "noise:5", "noise:6", "noise:7", "noise:8", "uniform:0", "noise:9", "noise:10",
+           "noise:11"]
+COMMON = ["run", DEMO, "--layer", "stem.bn", "--layer", "mixed", *STIMULI, "--batch-size", "2",
+          "--preprocess", "imagenet"]
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    out = tmp_path_factory.mktemp("single") / "all.jsonl"
+    torchprobe(*COMMON, "-o", out)
+    return out
+
+
+def shard_parts(tmp, n, *extra):
+    parts = []
+    for k in range(1, n + 1):
+        part = tmp / f"part-{k}-of-{n}.jsonl"
+        torchprobe(*COMMON, "--shard", f"{k}/{n}", "-o", part, *extra)
+        parts.append(part)
+    return parts
+
+
+def records(path):
+    return [json.loads(line) for line in path.read_text().splitlines()[1:]]
+
+
+@pytest.mark.parametrize("n", [1, 3, 5, 20])
+def test_merged_shards_equal_the_single_run(tmp, single, n):
+    parts = shard_parts(tmp, n)
+    merged = tmp / "merged.jsonl"
+    result = torchprobe("merge", *reversed(parts), "-o", merged)
+    assert merged.read_bytes() == single.read_bytes()
+    assert f"summary: merged {len(STIMULI)} stimuli from {n} part" in result.stderr
+
+
+def test_shards_split_the_batches_round_robin(tmp):
+    parts = shard_parts(tmp, 3)
+    # batch b goes to shard b % 3 + 1
+    assert [r["index"] for r in records(parts[0])] == [0, 1, 5, 6, 11, 12]
+    assert [r["index"] for r in records(parts[1])] == [2, 3, 7, 8, 13]
+    assert [r["index"] for r in records(parts[2])] == [4, 9, 10]
+    header = json.loads(parts[1].read_text().splitlines()[0])
+    assert header["shard"] == {"index": 2, "count": 3, "stimuli": 5}
+    assert header["stimulus_list"]["count"] == len(STIMULI)
+
+
+def test_merge_to_a_json_document(tmp, single):
+    parts = shard_parts(tmp, 2)
+    torchprobe("merge", *parts, "-o", tmp / "merged.json")
+    doc = json.loads((tmp / "merged.json").read_text())
+    lines = single.read_text().splitlines()
+    assert doc.pop("stimuli") == [json.loads(line) for line in lines[1:]]
+    assert doc == json.loads(lines[0])
+
+
+def test_merge_reports_missing_shards(tmp):
+    parts = shard_parts(tmp, 3)
+    result = torchprobe("merge", parts[0], parts[2], "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60, result.stderr
+    assert "error: cannot merge: 5 of 14 stimuli are missing (indices 2-3, 7-8, 13); no part is " \
+           "shard 2/3" in result.stderr
+    assert "hint: rerun the missing or incomplete shards" in result.stderr
+    assert not (tmp / "m.jsonl").exists()
+
+
+def test_merge_reports_an_interrupted_part(tmp):
+    parts = shard_parts(tmp, 2)
+    data = parts[1].read_bytes()
+    parts[1].write_bytes(data[: len(data) - 10])  # torn last line
+    result = torchprobe("merge", *parts, "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60
+    assert "1 of 14 stimuli are missing (indices 13)" in result.stderr
+    assert f"'{parts[1]}' (shard 2/2) holds 6 of its 7 stimuli and ends in a torn line" \
+        in result.stderr
+    # --resume completes the part, and then the merge works.
+    torchprobe(*COMMON, "--shard", "2/2", "-o", parts[1], "--resume")
+    torchprobe("merge", *parts, "-o", tmp / "m.jsonl")
+
+
+def test_merge_rejects_a_shard_given_twice(tmp):
+    parts = shard_parts(tmp, 2)
+    copy = tmp / "copy.jsonl"
+    copy.write_bytes(parts[0].read_bytes())
+    result = torchprobe("merge", parts[0], parts[1], copy, "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60
+    assert f"error: cannot merge: '{parts[0]}' and '{copy}' are both shard 1/2" in result.stderr
+
+
+def test_merge_rejects_duplicate_stimuli(tmp):
+    parts = shard_parts(tmp, 2)
+    lines = parts[1].read_text().splitlines(keepends=True)
+    # Smuggle stimulus 0 into part 2 (keeping its indices increasing).
+    first_of_part1 = parts[0].read_text().splitlines(keepends=True)[1]
+    parts[1].write_text(lines[0] + first_of_part1 + "".join(lines[1:]))
+    result = torchprobe("merge", *parts, "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60
+    assert "error: cannot merge: stimulus 0 'noise:1' is in both" in result.stderr
+
+
+def test_merge_rejects_parts_of_different_runs(tmp):
+    a = tmp / "a.jsonl"
+    b = tmp / "b.jsonl"
+    torchprobe(*COMMON, "--shard", "1/2", "-o", a)
+    torchprobe(*COMMON, "--shard", "2/2", "-o", b, "--readout", "mean")
+    result = torchprobe("merge", a, b, "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60
+    assert f"error: cannot merge '{a}' and '{b}': their headers differ: 'readout' is " \
+           '"center" there and "mean" here' in result.stderr
+
+
+def test_merge_rejects_different_shard_counts(tmp):
+    a = tmp / "a.jsonl"
+    b = tmp / "b.jsonl"
+    torchprobe(*COMMON, "--shard", "1/2", "-o", a)
+    torchprobe(*COMMON, "--shard", "2/3", "-o", b)
+    result = torchprobe("merge", a, b, "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60
+    assert "they split the list into different numbers of shards" in result.stderr
+
+
+def test_merge_does_not_overwrite(tmp, single):
+    parts = shard_parts(tmp, 2)
+    out = tmp / "m.jsonl"
+    out.write_text("keep")
+    result = torchprobe("merge", *parts, "-o", out, check=False)
+    assert result.returncode == 51
+    assert out.read_text() == "keep"
+    torchprobe("merge", *parts, "-o", out, "--force")
+    assert out.read_bytes() == single.read_bytes()
+
+
+def test_merge_of_a_file_that_is_not_output(tmp):
+    junk = tmp / "junk.jsonl"
+    junk.write_text('{"a": 1}\n')
+    result = torchprobe("merge", junk, "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60
+    assert f"error: cannot read results '{junk}': not a torchprobe JSON Lines output" \
+        in result.stderr

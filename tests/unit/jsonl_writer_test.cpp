@@ -1,0 +1,114 @@
+#include "torchprobe/output/jsonl_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "torchprobe/errors.h"
+#include "torchprobe/json_text.h"
+
+namespace torchprobe {
+namespace {
+
+namespace fs = std::filesystem;
+
+class JsonlWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("torchprobe-jsonl-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  static std::string read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  fs::path dir_;
+};
+
+TEST_F(JsonlWriterTest, WritesTheHeaderAtOnceAndRecordsOnFlush) {
+  std::string out = path("a.jsonl");
+  JsonlWriter writer(out);
+  writer.header({{"torchprobe", {{"version", "x"}}}, {"layers", {"conv1"}}});
+  EXPECT_EQ(read(out), "{\"layers\":[\"conv1\"],\"torchprobe\":{\"version\":\"x\"}}\n");
+  writer.record({{"id", "noise:1"}, {"values", {json_float(0.1f), 1}}});
+  EXPECT_EQ(read(out).size(), 50u) << "a record is written on flush(), not before";
+  writer.flush();
+  writer.record({{"id", "noise:2"}});
+  writer.finish();
+  EXPECT_EQ(read(out),
+            "{\"layers\":[\"conv1\"],\"torchprobe\":{\"version\":\"x\"}}\n"
+            "{\"id\":\"noise:1\",\"values\":[0.1,1]}\n"
+            "{\"id\":\"noise:2\"}\n");
+}
+
+TEST_F(JsonlWriterTest, RefusesAnExistingFileUnlessOverwritingOrAppending) {
+  std::string out = path("b.jsonl");
+  std::ofstream(out) << "{\"old\":1}\n";
+  try {
+    JsonlWriter writer(out);
+    ADD_FAILURE() << "opened an existing file";
+  } catch (const OutputError& e) {
+    EXPECT_EQ(e.code(), ExitCode::kOutputExists);
+    EXPECT_EQ(std::string(e.what()), "output '" + out + "' exists");
+    EXPECT_EQ(e.hint(), "give --resume to continue it, or --force to overwrite it");
+  }
+  {
+    JsonlWriter writer(out, {JsonlOpen::kAppend});
+    writer.header({{"torchprobe", 1}});  // not written again when appending
+    writer.record({{"id", "n"}});
+    writer.finish();
+  }
+  EXPECT_EQ(read(out), "{\"old\":1}\n{\"id\":\"n\"}\n");
+  {
+    JsonlWriter writer(out, {JsonlOpen::kOverwrite});
+    writer.header({{"torchprobe", 1}});
+    writer.finish();
+  }
+  EXPECT_EQ(read(out), "{\"torchprobe\":1}\n");
+}
+
+TEST_F(JsonlWriterTest, DropsTheRecordsOfAnUnflushedBatch) {
+  std::string out = path("c.jsonl");
+  {
+    JsonlWriter writer(out);
+    writer.header({{"torchprobe", 1}});
+    writer.record({{"id", "lost"}});
+  }  // destroyed by an exception mid-batch, say
+  EXPECT_EQ(read(out), "{\"torchprobe\":1}\n");
+}
+
+TEST_F(JsonlWriterTest, ByteLimitStopsMidLine) {
+  std::string out = path("d.jsonl");
+  JsonlWriterOptions options;
+  options.byte_limit = 20;
+  bool hit = false;
+  options.on_limit = [&] { hit = true; };
+  JsonlWriter writer(out, options);
+  writer.header({{"torchprobe", 1}});  // 17 bytes
+  writer.record({{"id", "noise:1"}});
+  EXPECT_THROW(writer.flush(), OutputError);
+  EXPECT_TRUE(hit);
+  EXPECT_EQ(read(out), "{\"torchprobe\":1}\n{\"i");
+}
+
+TEST_F(JsonlWriterTest, UnwritableDirectoryIsAnOutputError) {
+  try {
+    JsonlWriter writer(path("missing/e.jsonl"));
+    ADD_FAILURE();
+  } catch (const OutputError& e) {
+    EXPECT_EQ(e.code(), ExitCode::kOutput);
+    EXPECT_NE(std::string(e.what()).find("cannot write output"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace torchprobe
