@@ -40,8 +40,10 @@ nlohmann::json values_to_json(const at::Tensor& values) {
   return values_of(v.data_ptr<float>(), v.sizes(), v.strides());
 }
 
-Probe::Probe(Model& model, ProbeOptions options, WarningHandler warn)
-    : model_(model), options_(std::move(options)), warn_(std::move(warn)) {
+// NOTE: the handler parameter must not be called `warn`: it would hide the member function in
+// the body, and calling the moved-from handler throws std::bad_function_call.
+Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
+    : model_(model), options_(std::move(options)), warn_(std::move(warning_handler)) {
   if (options_.layers.empty()) {
     throw UsageError("no layer given: name at least one with --layer NAME",
                      "run 'torchprobe layers " + model.path() + "' to list layer names");
@@ -60,6 +62,28 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warn)
          "(BatchNorm uses its running statistics). Use --mode as-saved to keep training mode");
   }
   program_ = build_program(model, options_);
+  if (!options_.readout.is_point()) {
+    default_crop_.reason = "the readout is not a point readout";
+  } else if (!options_.crop) {
+    default_crop_.reason = "turned off with --no-crop";
+  } else {
+    default_crop_ = plan_crop(program_, options_.readout, preprocessing_.channels, preprocessing_.size);
+    crop_plans_[{preprocessing_.size.height, preprocessing_.size.width}] = default_crop_;
+    if (!default_crop_.active) {
+      warn("receptive-field cropping not used: " + default_crop_.reason + " (computing on the full input)");
+    }
+  }
+}
+
+const CropPlan* Probe::crop_plan_for(const at::Tensor& input) {
+  if (!options_.crop || !options_.readout.is_point()) return nullptr;
+  std::pair<int64_t, int64_t> key{input.size(2), input.size(3)};
+  auto found = crop_plans_.find(key);
+  if (found == crop_plans_.end()) {
+    found = crop_plans_.emplace(key, plan_crop(program_, options_.readout, input.size(1),
+                                               Size2{input.size(2), input.size(3)})).first;
+  }
+  return found->second.active ? &found->second : nullptr;
 }
 
 nlohmann::json Probe::header() const {
@@ -75,6 +99,7 @@ nlohmann::json Probe::header() const {
       {"readout", options_.readout.to_string()},
       {"truncated", options_.truncate},
       {"preprocess", preprocessing_.to_json()},
+      {"crop", default_crop_.to_json()},
   };
 }
 
@@ -128,7 +153,7 @@ BatchPlan Probe::plan(const std::vector<StimulusSpec>& stimuli, const Shard& sha
 
 nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index, const at::Tensor& input,
                                  const std::optional<std::string>& sha256,
-                                 const Captures& captures, int64_t n) const {
+                                 const Captures& captures, int64_t n, const CropPlan* crop) const {
   nlohmann::json record;
   record["id"] = spec.id;
   record["index"] = index;
@@ -136,7 +161,8 @@ nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index, const 
   if (sha256) record["sha256"] = *sha256;
   nlohmann::json responses = nlohmann::json::object();
   for (const auto& capture : captures.captures) {
-    Response response = options_.readout.apply(capture.value, n, capture.name);
+    Response response = crop ? crop->read(capture, n)
+                             : options_.readout.apply(capture.value, n, capture.name);
     responses[capture.name] = {{"shape", response.shape},
                                {"index", response.index},
                                {"values", values_to_json(response.values)}};
@@ -225,8 +251,10 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
     }
     detail::PreparedBatch batch = loader.next();
     Captures captures;
+    const CropPlan* crop = nullptr;
     if (batch.input.defined()) {
-      captures = program_.run(batch.input);
+      crop = crop_plan_for(batch.input);
+      captures = program_.run(crop ? crop->crop(batch.input) : batch.input);
       summary.batches += 1;
       for (const auto& name : captures.not_called) {
         if (warned_not_called.insert(name).second) {
@@ -252,7 +280,7 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
       } else {
         if (!written) {
           sink.record(record_for(stimuli[std::size_t(index)], index, batch.input,
-                                 batch.sha256[stacked], captures, int64_t(stacked)));
+                                 batch.sha256[stacked], captures, int64_t(stacked), crop));
           progress.done += 1;
         }
         ++stacked;

@@ -18,6 +18,7 @@
 //   control.progress = [](const torchprobe::RunProgress& p) { /* p.done of p.total */ };
 //   probe.run(stimuli, lines, control);
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "torchprobe/output/result_sink.h"
 #include "torchprobe/preprocess.h"
 #include "torchprobe/readout.h"
+#include "torchprobe/receptive_field.h"
 #include "torchprobe/shard.h"
 #include "torchprobe/stimulus.h"
 
@@ -41,6 +43,8 @@ struct ProbeOptions {
   int64_t batch_size = 16;
   Mode mode = Mode::kEval;
   PreprocessOptions preprocess;
+  // Receptive-field cropping for point readouts (receptive_field.h); --no-crop turns it off.
+  bool crop = true;
   // Called with each stimulus's model input [C,H,W] after preprocessing, e.g. to save it
   // (run --dump-inputs). May be called on loader worker threads, concurrently.
   std::function<void(const StimulusSpec&, const at::Tensor&)> on_input;
@@ -113,15 +117,19 @@ class Probe {
     if (warn_) warn_(message);
   }
   Size2 input_size(const StimulusSpec& spec) const;
+  // The crop plan for a batch's input size (planned once per size), or nullptr when not cropping.
+  const CropPlan* crop_plan_for(const at::Tensor& input);
   nlohmann::json record_for(const StimulusSpec& spec, int64_t index, const at::Tensor& input,
                             const std::optional<std::string>& sha256, const Captures& captures,
-                            int64_t n) const;
+                            int64_t n, const CropPlan* crop = nullptr) const;
 
   Model& model_;
   ProbeOptions options_;
   WarningHandler warn_;
   Preprocessing preprocessing_;
   CaptureProgram program_;
+  CropPlan default_crop_;  // for preprocessing_.size: recorded in the header
+  std::map<std::pair<int64_t, int64_t>, CropPlan> crop_plans_;
 };
 
 // The JSON form of readout values: a list of floats, nested for multi-dimensional values.

@@ -39,7 +39,10 @@ def reference(model_path, layers, stimuli, out, readout="center", preprocess="no
             "--preprocess", preprocess, "-o", str(out), *extra]
     for layer in layers:
         args += ["--layer", layer]
-    result = subprocess.run(args, capture_output=True, text=True)
+    # One intra-op thread on both sides: the kernels then sum in the same order, and the
+    # comparison measures the capture, not the thread count's rounding.
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    result = subprocess.run(args, capture_output=True, text=True, env=env)
     assert result.returncode == 0, f"reference failed:\n{result.stderr}"
     return json.loads(Path(out).read_text())
 

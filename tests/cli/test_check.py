@@ -137,6 +137,11 @@ def test_unreadable_golden_exits_60(tmp):
     result = check(tmp / "golden.json", model("resnet18_script"))
     assert result.returncode == 60
     assert "its header has no \"layers\" list" in result.stderr
+    (tmp / "golden.json").write_text('{"torchprobe": {"version": "0.1.0"}, "layers": ["fc"], '
+                                     '"truncated": "yes", "stimuli": []}')
+    result = check(tmp / "golden.json", model("resnet18_script"))
+    assert result.returncode == 60
+    assert 'its header field "truncated" is "yes"' in result.stderr
 
 
 def test_a_layer_the_new_model_lacks_is_an_unknown_layer(golden):

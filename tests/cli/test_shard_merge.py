@@ -1,5 +1,6 @@
 """`run --shard K/N` and `merge`: the merged parts equal the single run byte for byte."""
 import json
+import shutil
 
 import pytest
 
@@ -31,11 +32,26 @@ def shard_parts(tmp, n, *extra):
     return parts
 
 
+@pytest.fixture(scope="module")
+def parts2(tmp_path_factory):
+    return shard_parts(tmp_path_factory.mktemp("parts2"), 2)
+
+
+@pytest.fixture(scope="module")
+def parts3(tmp_path_factory):
+    return shard_parts(tmp_path_factory.mktemp("parts3"), 3)
+
+
+def copies(parts, tmp):
+    """Copies of shared parts, for tests that change them."""
+    return [shutil.copy(part, tmp / part.name) and tmp / part.name for part in parts]
+
+
 def records(path):
     return [json.loads(line) for line in path.read_text().splitlines()[1:]]
 
 
-@pytest.mark.parametrize("n", [1, 3, 5, 20])
+@pytest.mark.parametrize("n", [1, 3, 20])  # 20 > 8 batches: some parts hold no stimulus
 def test_merged_shards_equal_the_single_run(tmp, single, n):
     parts = shard_parts(tmp, n)
     merged = tmp / "merged.jsonl"
@@ -44,8 +60,8 @@ def test_merged_shards_equal_the_single_run(tmp, single, n):
     assert f"summary: merged {len(STIMULI)} stimuli from {n} part" in result.stderr
 
 
-def test_shards_split_the_batches_round_robin(tmp):
-    parts = shard_parts(tmp, 3)
+def test_shards_split_the_batches_round_robin(parts3):
+    parts = parts3
     # batch b goes to shard b % 3 + 1
     assert [r["index"] for r in records(parts[0])] == [0, 1, 5, 6, 11, 12]
     assert [r["index"] for r in records(parts[1])] == [2, 3, 7, 8, 13]
@@ -55,17 +71,16 @@ def test_shards_split_the_batches_round_robin(tmp):
     assert header["stimulus_list"]["count"] == len(STIMULI)
 
 
-def test_merge_to_a_json_document(tmp, single):
-    parts = shard_parts(tmp, 2)
-    torchprobe("merge", *parts, "-o", tmp / "merged.json")
+def test_merge_to_a_json_document(tmp, single, parts2):
+    torchprobe("merge", *parts2, "-o", tmp / "merged.json")
     doc = json.loads((tmp / "merged.json").read_text())
     lines = single.read_text().splitlines()
     assert doc.pop("stimuli") == [json.loads(line) for line in lines[1:]]
     assert doc == json.loads(lines[0])
 
 
-def test_merge_reports_missing_shards(tmp):
-    parts = shard_parts(tmp, 3)
+def test_merge_reports_missing_shards(tmp, parts3):
+    parts = parts3
     result = torchprobe("merge", parts[0], parts[2], "-o", tmp / "m.jsonl", check=False)
     assert result.returncode == 60, result.stderr
     assert "error: cannot merge: 5 of 14 stimuli are missing (indices 2-3, 7-8, 13); no part is " \
@@ -74,8 +89,8 @@ def test_merge_reports_missing_shards(tmp):
     assert not (tmp / "m.jsonl").exists()
 
 
-def test_merge_reports_an_interrupted_part(tmp):
-    parts = shard_parts(tmp, 2)
+def test_merge_reports_an_interrupted_part(tmp, parts2):
+    parts = copies(parts2, tmp)
     data = parts[1].read_bytes()
     parts[1].write_bytes(data[: len(data) - 10])  # torn last line
     result = torchprobe("merge", *parts, "-o", tmp / "m.jsonl", check=False)
@@ -88,8 +103,8 @@ def test_merge_reports_an_interrupted_part(tmp):
     torchprobe("merge", *parts, "-o", tmp / "m.jsonl")
 
 
-def test_merge_rejects_a_shard_given_twice(tmp):
-    parts = shard_parts(tmp, 2)
+def test_merge_rejects_a_shard_given_twice(tmp, parts2):
+    parts = parts2
     copy = tmp / "copy.jsonl"
     copy.write_bytes(parts[0].read_bytes())
     result = torchprobe("merge", parts[0], parts[1], copy, "-o", tmp / "m.jsonl", check=False)
@@ -97,8 +112,8 @@ def test_merge_rejects_a_shard_given_twice(tmp):
     assert f"error: cannot merge: '{parts[0]}' and '{copy}' are both shard 1/2" in result.stderr
 
 
-def test_merge_rejects_duplicate_stimuli(tmp):
-    parts = shard_parts(tmp, 2)
+def test_merge_rejects_duplicate_stimuli(tmp, parts2):
+    parts = copies(parts2, tmp)
     lines = parts[1].read_text().splitlines(keepends=True)
     # Smuggle stimulus 0 into part 2 (keeping its indices increasing).
     first_of_part1 = parts[0].read_text().splitlines(keepends=True)[1]
@@ -108,10 +123,9 @@ def test_merge_rejects_duplicate_stimuli(tmp):
     assert "error: cannot merge: stimulus 0 'noise:1' is in both" in result.stderr
 
 
-def test_merge_rejects_parts_of_different_runs(tmp):
-    a = tmp / "a.jsonl"
+def test_merge_rejects_parts_of_different_runs(tmp, parts2):
+    a = parts2[0]
     b = tmp / "b.jsonl"
-    torchprobe(*COMMON, "--shard", "1/2", "-o", a)
     torchprobe(*COMMON, "--shard", "2/2", "-o", b, "--readout", "mean")
     result = torchprobe("merge", a, b, "-o", tmp / "m.jsonl", check=False)
     assert result.returncode == 60
@@ -119,18 +133,15 @@ def test_merge_rejects_parts_of_different_runs(tmp):
            '"center" there and "mean" here' in result.stderr
 
 
-def test_merge_rejects_different_shard_counts(tmp):
-    a = tmp / "a.jsonl"
-    b = tmp / "b.jsonl"
-    torchprobe(*COMMON, "--shard", "1/2", "-o", a)
-    torchprobe(*COMMON, "--shard", "2/3", "-o", b)
+def test_merge_rejects_different_shard_counts(tmp, parts2, parts3):
+    a, b = parts2[0], parts3[1]
     result = torchprobe("merge", a, b, "-o", tmp / "m.jsonl", check=False)
     assert result.returncode == 60
     assert "they split the list into different numbers of shards" in result.stderr
 
 
-def test_merge_does_not_overwrite(tmp, single):
-    parts = shard_parts(tmp, 2)
+def test_merge_does_not_overwrite(tmp, single, parts2):
+    parts = parts2
     out = tmp / "m.jsonl"
     out.write_text("keep")
     result = torchprobe("merge", *parts, "-o", out, check=False)

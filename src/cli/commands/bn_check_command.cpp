@@ -34,7 +34,7 @@ int run_bn_check(const BnCheckCliOptions& options) {
   if (specs.empty()) specs = {"noise:0", "noise:1"};  // a batch of two: batch statistics differ
   std::vector<at::Tensor> inputs;
   for (const auto& text : specs) {
-    inputs.push_back(pre.normalize(render_stimulus(StimulusSpec::parse(text), pre.channels, pre.size)));
+    inputs.push_back(pre.prepare(StimulusSpec::parse(text)));
   }
   BnCheckOptions check;
   check.layers = options.layers;

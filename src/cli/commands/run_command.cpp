@@ -33,6 +33,7 @@ struct RunOptions {
   std::string output;
   std::string readout = "center";
   bool no_truncate = false;
+  bool no_crop = false;
   int64_t batch_size = 16;
   int64_t threads = 0;
   std::string device = "cpu";
@@ -128,13 +129,20 @@ int run_probe(const RunOptions& options) {
     throw_output_exists(options.output, jsonl);
   }
   const int cpus = available_cpus();
-  at::set_num_threads(int(options.threads > 0 ? options.threads : cpus));
+  // Default: LibTorch's own choice (physical cores, or OMP_NUM_THREADS), but no more threads than
+  // CPUs we may use, which LibTorch does not check (a Slurm task or taskset on a big machine).
+  if (options.threads > 0) {
+    at::set_num_threads(int(options.threads));
+  } else if (at::get_num_threads() > cpus) {
+    at::set_num_threads(cpus);
+  }
   const int workers = int(options.workers >= 0 ? options.workers : default_workers(cpus));
 
   ProbeOptions probe_options;
   probe_options.layers = options.layers;
   probe_options.readout = Readout::parse(options.readout);
   probe_options.truncate = !options.no_truncate;
+  probe_options.crop = !options.no_crop;
   probe_options.batch_size = options.batch_size;
   probe_options.mode = parse_mode(options.mode);
   probe_options.preprocess.preprocess = options.preprocess;
@@ -234,9 +242,13 @@ CommandAction add_run_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--no-truncate", options->no_truncate,
                 "Run the whole forward instead of only what the captures need");
+  cmd->add_flag("--no-crop", options->no_crop,
+                "Compute point readouts (center, at:Y,X) on the full input instead of the "
+                "receptive-field crop");
   cmd->add_option("--batch-size", options->batch_size, "Stimuli per forward")->capture_default_str();
   cmd->add_option("--threads", options->threads,
-                  "LibTorch intra-op threads (0: the CPUs this process may use)");
+                  "LibTorch intra-op threads (0: LibTorch's default, the physical cores or "
+                  "OMP_NUM_THREADS, at most the CPUs this process may use)");
   cmd->add_option("--device", options->device, "cpu (cuda needs a CUDA build of LibTorch)")
       ->capture_default_str();
   cmd->add_option("--mode", options->mode, "eval | train | as-saved")->capture_default_str();
