@@ -43,8 +43,12 @@ def parts3(tmp_path_factory):
 
 
 def copies(parts, tmp):
-    """Copies of shared parts, for tests that change them."""
-    return [shutil.copy(part, tmp / part.name) and tmp / part.name for part in parts]
+    """Copies of the shared parts, for tests that change them."""
+    out = []
+    for part in parts:
+        shutil.copy(part, tmp / part.name)
+        out.append(tmp / part.name)
+    return out
 
 
 def records(path):

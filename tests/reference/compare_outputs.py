@@ -2,11 +2,18 @@
 """Compare two capture documents (torchprobe's JSON output or hooks_reference.py's).
 
 Usage:
-    /usr/bin/python3 tests/reference/compare_outputs.py A.json B.json [--atol 1e-5]
+    /usr/bin/python3 tests/reference/compare_outputs.py A.json B.json [--atol 1e-5] [--absolute]
 
 Stimuli are matched by "id", responses by key. For each pair: same key sets, same "not_called"
-sets, and per response the same "shape", the same "index" and values within atol (max abs diff;
-NaN equals NaN). Other fields (the tool, versions, timings) are ignored.
+sets, and per response the same "shape", the same "index" and values within tolerance (max abs
+diff; NaN equals NaN). Other fields (the tool, versions, timings) are ignored.
+
+Tolerance: atol times max(1, largest magnitude of B's values in that response). For a layer whose
+values stay within [-1, 1] that is atol absolute; deeper layers of random-weight networks reach
+magnitudes of 10-50, and float32 sums computed in another order (TorchScript vs eager, another
+CPU's SIMD width, another thread count) differ there by about 1e-6 of the magnitude, not of 1.
+A wrong capture (skipped preprocessing, a missing clone, a wrong position) differs by O(magnitude).
+--absolute uses plain atol.
 
 Prints one line per mismatch, then "N responses compared, max abs diff X".
 Exit codes: 0 all agree, 1 any mismatch, 2 unreadable input.
@@ -27,7 +34,7 @@ def flat_values(values):
         return None  # ragged or not numbers
 
 
-def compare_response(where, a, b, atol, problems):
+def compare_response(where, a, b, atol, absolute, problems):
     """Returns the max abs diff of the values, or None if they could not be compared."""
     for field in ("shape", "index"):
         if a.get(field) != b.get(field):
@@ -49,14 +56,17 @@ def compare_response(where, a, b, atol, problems):
         diff = np.abs(va[both] - vb[both])
     diff[np.isnan(diff)] = 0.0  # inf - inf: equal infinities (opposite ones give inf)
     worst = float(diff.max()) if diff.size else 0.0
-    if worst > atol:
+    finite = vb[both][np.isfinite(vb[both])]
+    scale = 1.0 if absolute or finite.size == 0 else max(1.0, float(np.abs(finite).max()))
+    tol = atol * scale
+    if worst > tol:
         i = int(np.argmax(diff))
-        problems.append(f"{where}: max abs diff {worst:g} > atol {atol:g} "
+        problems.append(f"{where}: max abs diff {worst:g} > tolerance {tol:g} (atol {atol:g} x scale {scale:g}) "
                         f"(value {np.flatnonzero(both)[i]}: {va[both][i]!r} vs {vb[both][i]!r})")
     return worst
 
 
-def compare(a, b, atol):
+def compare(a, b, atol, absolute=False):
     """Returns (problems, responses compared, max abs diff)."""
     problems, count, worst = [], 0, 0.0
     for name, doc in (("A", a), ("B", b)):
@@ -75,7 +85,8 @@ def compare(a, b, atol):
         if na != nb:
             problems.append(f"stimulus '{sid}': not_called differs: {sorted(na)} vs {sorted(nb)}")
         for key in [k for k in ra if k in rb]:
-            d = compare_response(f"stimulus '{sid}' layer '{key}'", ra[key], rb[key], atol, problems)
+            d = compare_response(f"stimulus '{sid}' layer '{key}'", ra[key], rb[key], atol, absolute,
+                                 problems)
             count += 1
             if d is not None:
                 worst = max(worst, d)
@@ -87,6 +98,8 @@ def main(argv=None):
     p.add_argument("a", metavar="A.json")
     p.add_argument("b", metavar="B.json")
     p.add_argument("--atol", type=float, default=1e-5, help="max abs difference (default 1e-5)")
+    p.add_argument("--absolute", action="store_true",
+                   help="plain absolute tolerance, not scaled by the response's magnitude")
     args = p.parse_args(argv)
     docs = []
     for path in (args.a, args.b):
@@ -96,7 +109,7 @@ def main(argv=None):
         except (OSError, ValueError) as e:
             print(f"error: cannot read '{path}': {e}", file=sys.stderr)
             return 2
-    problems, count, worst = compare(docs[0], docs[1], args.atol)
+    problems, count, worst = compare(docs[0], docs[1], args.atol, args.absolute)
     for line in problems:
         print(line)
     print(f"{count} responses compared, max abs diff {worst:g}"
