@@ -87,6 +87,13 @@ RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_
     bad_header(golden, std::string("its header records ") + e.what());
   }
   probe.options.truncate = header_value(golden, header, "truncated", true);
+  // A golden run with --no-crop (or one whose crop check fell back) is replayed uncropped: cropped
+  // values agree only within 1e-5 of the layer's magnitude, not bit for bit. A golden run that did
+  // crop is replayed with cropping on, and plans its crop anew for MODEL.
+  auto crop = header.find("crop");
+  if (crop != header.end() && crop->is_object()) {
+    probe.options.crop = header_value(golden, *crop, "used", true);
+  }
   auto batch_size = header.find("batch_size");
   if (batch_size != header.end() && batch_size->is_number_integer() &&
       batch_size->get<int64_t>() > 0) {

@@ -101,6 +101,18 @@ def test_output_option_writes_the_new_responses(golden, tmp):
     assert torchprobe("diff", golden / "golden.json", tmp / "new.json", check=False).returncode == 0
 
 
+@pytest.mark.parametrize("crop_flag", [[], ["--no-crop"]], ids=["cropped", "no-crop"])
+def test_the_recorded_crop_setting_is_replayed(tmp, crop_flag):
+    golden_file = tmp / "golden.json"
+    torchprobe("run", model("resnet18_script"), "noise:2", "--layer", "layer1.0.conv1",
+               "-o", golden_file, *crop_flag)
+    recorded = json.loads(golden_file.read_text())["crop"]["used"]
+    assert recorded is (not crop_flag)
+    result = check(golden_file, model("resnet18_script"), "-o", tmp / "new.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((tmp / "new.json").read_text())["crop"]["used"] is recorded
+
+
 def test_a_changed_stimulus_file_is_not_a_model_regression(golden, tmp):
     directory = tmp / "copy"
     shutil.copytree(golden, directory)
