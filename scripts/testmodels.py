@@ -10,10 +10,15 @@ Each model is scriptable and records its input size in `input_chw`. Trap by mode
     untaken_branch      a module ('never') called only inside an `if` that is never taken
     loop_module_list    a ModuleList iterated in a loop ('blocks.0'..'blocks.2'); one module
                         ('shared') called twice in forward
+    loop_shared         a real TorchScript loop (prim::Loop, not unrolled): 'shared' called
+                        `repeats` (3) times by `for _ in range(self.repeats)`
     tuple_output        a submodule ('split') that returns a tuple of two tensors
     functional_inplace  functional preamble before the first conv, F.relu(inplace=True) after a BN,
                         x.add_(), `out += identity` on a conv's output
     tiny_gray           one input channel
+    bn_variants         BatchNorm1d on (N, C) and (N, C, L), BatchNorm3d, affine=False,
+                        track_running_stats=False
+    coord_conv          coordinate channels computed from the input size (cropping changes them)
     DemoNet             all of the above in miniature, with readable names (see models/README.md)
 
 Used by make_test_models.py, make_demo_model.py and tests/reference/hooks_reference.py (which
@@ -80,6 +85,26 @@ class LoopModuleList(nn.Module):
         x = torch.relu(x)
         x = self.shared(x)
         return x
+
+
+class LoopShared(nn.Module):
+    """'shared' called in a loop that scripting keeps: `repeats` is an int attribute, not a
+    constant, so the bound is read at run time (a ModuleList loop is unrolled instead)."""
+
+    input_chw = (3, 32, 32)
+
+    def __init__(self, repeats: int = 3):
+        super().__init__()
+        self.repeats = repeats
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.shared = nn.Conv2d(8, 8, 3, padding=1)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for _ in range(self.repeats):
+            x = torch.relu(self.shared(x))
+        return self.head(x)
 
 
 class Split(nn.Module):
@@ -153,6 +178,54 @@ class TinyGray(nn.Module):
         return self.conv2(self.relu(self.conv1(x)))
 
 
+class BnVariants(nn.Module):
+    """BatchNorm in every shape bn-check must handle: 2-d without affine parameters, 2-d without
+    running statistics, 1-d on (N, C, L), 3-d on a 5-d reshape, 1-d on (N, C) after a Linear."""
+
+    input_chw = (3, 16, 16)
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn_no_affine = nn.BatchNorm2d(8, affine=False)
+        self.bn_batch_stats = nn.BatchNorm2d(8, track_running_stats=False)  # batch stats in eval too
+        self.bn1d_seq = nn.BatchNorm1d(8)
+        self.bn3d = nn.BatchNorm3d(4, eps=1e-3)
+        self.fc = nn.Linear(8, 6)
+        self.bn1d_fc = nn.BatchNorm1d(6)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = self.bn_no_affine(x)
+        x = self.bn_batch_stats(x)
+        n, c, h, w = x.shape
+        x = self.bn1d_seq(x.flatten(2)).view(n, c, h, w)            # (N, 8, H*W)
+        x = self.bn3d(x.view(n, 4, 2, h, w)).view(n, c, h, w)       # (N, 4, 2, H, W)
+        x = torch.relu(x).mean([2, 3])
+        return self.bn1d_fc(self.fc(x))                              # (N, 6)
+
+
+class CoordConv(nn.Module):
+    """CoordConv: y and x coordinate channels in [-1, 1], computed from the input's size, are
+    concatenated to the input. Each unit sees a small box of the input, yet its value depends on
+    the whole input's size, so a crop changes it (the NaN box search cannot see that)."""
+
+    input_chw = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(5, 8, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        ys = torch.linspace(-1.0, 1.0, h, dtype=x.dtype).view(1, 1, h, 1).expand(n, 1, h, w)
+        xs = torch.linspace(-1.0, 1.0, w, dtype=x.dtype).view(1, 1, 1, w).expand(n, 1, h, w)
+        x = torch.cat([x, ys, xs], 1)
+        return self.conv2(self.relu(self.conv1(x)))
+
+
 class BasicConv2d(nn.Module):
     """GoogLeNet's BasicConv2d: conv -> BN -> F.relu(inplace=True) in forward (no ReLU module)."""
 
@@ -220,9 +293,12 @@ class DemoNet(nn.Module):
 HANDWRITTEN = {
     "untaken_branch": UntakenBranch,
     "loop_module_list": LoopModuleList,
+    "loop_shared": LoopShared,
     "tuple_output": TupleOutput,
     "functional_inplace": FunctionalInplace,
     "tiny_gray": TinyGray,
+    "bn_variants": BnVariants,
+    "coord_conv": CoordConv,
 }
 
 

@@ -77,3 +77,59 @@ def test_layers_loop_module_list_shared_module_called_twice():
                                  "--input-size", "3x32x32").stdout)
     by_name = {layer["name"]: layer for layer in ours["layers"]}
     assert by_name["shared"]["calls"] == 2
+
+
+def layers_table(path, *args):
+    """The text table of `torchprobe layers` as {name: {"calls", "where", "explain"}}."""
+    lines = torchprobe("layers", path, *args).stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("name "))
+    rows = {}
+    for line in lines[header + 1:]:
+        if line.startswith("explain:"):
+            break
+        name, _type, calls, where, explain = line.split()[:5]
+        rows[name] = {"calls": calls, "where": where, "explain": explain}
+    return rows
+
+
+def layers_json(path, *args):
+    doc = json.loads(torchprobe("layers", path, "--json", *args).stdout)
+    return {layer["name"]: layer for layer in doc["layers"]}
+
+
+def test_layers_marks_a_call_inside_an_if_as_in_branch():
+    by_name = layers_json(model("untaken_branch_script"))
+    assert (by_name["never"]["in_branch"], by_name["never"]["in_loop"]) == (True, False)
+    for name in ["body", "body.conv", "head"]:
+        assert (by_name[name]["in_branch"], by_name[name]["in_loop"]) == (False, False), name
+    rows = layers_table(model("untaken_branch_script"))
+    assert rows["never"]["where"] == "branch"
+    assert rows["body"]["where"] == "-" and rows["head"]["where"] == "-"
+
+
+def test_layers_marks_a_call_inside_a_loop_as_in_loop():
+    by_name = layers_json(model("loop_shared_script"), "--input-size", "3x32x32")
+    assert (by_name["shared"]["in_loop"], by_name["shared"]["in_branch"]) == (True, False)
+    assert by_name["shared"]["call_sites"] == 1 and by_name["shared"]["calls"] == 3
+    for name in ["stem", "head"]:
+        assert (by_name[name]["in_loop"], by_name[name]["in_branch"]) == (False, False), name
+    rows = layers_table(model("loop_shared_script"), "--input-size", "3x32x32")
+    assert rows["shared"]["where"] == "loop" and rows["shared"]["calls"] == "3"
+    assert rows["stem"]["where"] == "-"
+
+
+def test_layers_marks_a_module_called_in_a_loop_as_called_more_than_once():
+    # The 'calls' marker warns that a hook fires several times: one call site in a loop does too.
+    assert "calls" in layers_json(model("loop_shared_script"))["shared"]["explain"].split(",")
+    assert "calls" in layers_table(model("loop_shared_script"))["shared"]["explain"].split(",")
+
+
+def test_layers_traced_loop_is_unrolled_into_separate_calls():
+    by_name = layers_json(model("loop_shared_trace"), "--input-size", "3x32x32")
+    assert by_name["shared"]["in_loop"] is False
+    assert by_name["shared"]["call_sites"] == 3 and by_name["shared"]["calls"] == 3
+
+
+def test_layers_untaken_branch_call_runs_zero_times():
+    by_name = layers_json(model("untaken_branch_script"), "--input-size", "3x32x32")
+    assert by_name["never"]["call_sites"] == 1 and by_name["never"]["calls"] == 0

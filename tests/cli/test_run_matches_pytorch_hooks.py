@@ -1,10 +1,14 @@
 """`torchprobe run` against PyTorch's own forward hooks (with .clone()) on the same weights.
 
-Tolerance: 1e-5 absolute for responses whose values stay within [-1, 1], else 1e-5 of the
-response's largest magnitude (float32 sums in another order: TorchScript vs eager, SIMD width of the
-CPU); a wrong capture is off by O(magnitude). Each case runs the binary once and the reference once with all layers,
-stimuli and one readout, then compares every response.
+Tolerance: 1e-5 absolute. Both sides run on one thread (LibTorch's intra-op pool and OpenBLAS)
+and torchprobe on the full input (--no-crop), so the same kernels sum in the same order and the
+numbers agree to the last bit but for the float32 text: the reference writes float64, torchprobe
+the shortest text that reads back to the same float32 (at most half a float32 ulp apart). Each case runs the binary once and the reference once
+with all layers, stimuli and one readout, then compares every response.
 """
+import json
+import os
+
 import pytest
 
 from conftest import SOURCE_DIR, compare, model, reference, torchprobe
@@ -14,6 +18,7 @@ DENSENET = ["features.conv0", "features.norm0", "features.denseblock1.denselayer
             "features.transition2", "classifier"]
 RESNET = ["layer1.0.relu", "layer1.0.bn2", "layer3.0.downsample.1", "avgpool", "fc"]
 STIMULI = ["uniform:1@224x244", "noise:7"]
+ONE_THREAD = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 CASES = [
     (f"{arch}_{kind}", layers, readout)
@@ -26,14 +31,17 @@ CASES = [
 def run_and_compare(tmp, model_name, layers, stimuli, readout, preprocess="none", extra=()):
     path = str(SOURCE_DIR / "models" / "demo.pt") if model_name == "demo" else model(model_name)
     ours = tmp / "ours.json"
+    # Same kernels, same summation order as the reference: one thread (intra-op and BLAS) and
+    # the full input (cropping is checked against uncropped runs in test_crop.py).
     args = ["run", path, *stimuli, "--readout", readout, "--preprocess", preprocess,
+            "--threads", "1", "--no-crop",
             "-o", ours, "--force", *extra]  # --force: some cases run twice into one tmp dir
     for layer in layers:
         args += ["--layer", layer]
-    torchprobe(*args)
+    torchprobe(*args, env=ONE_THREAD)
     ref = tmp / "ref.json"
     reference(path, layers, stimuli, ref, readout=readout, preprocess=preprocess)
-    ok, report = compare(ours, ref)
+    ok, report = compare(ours, ref, absolute=True)
     assert ok, report
     return report
 
@@ -70,6 +78,7 @@ def test_at_readout_matches_hooks(tmp):
 HANDWRITTEN = [
     ("untaken_branch", ["body", "never", "head"]),
     ("loop_module_list", ["stem", "blocks.0", "blocks.2.bn", "shared"]),
+    ("loop_shared", ["stem", "shared", "head"]),
     ("tuple_output", ["stem", "split", "split.a", "head"]),
     ("functional_inplace", ["conv1", "bn1", "conv2", "relu"]),
     ("tiny_gray", ["conv1", "relu", "conv2"]),
@@ -86,3 +95,16 @@ def test_handwritten_trap_models_match_hooks(tmp, name, layers, kind):
 def test_demo_model_matches_hooks(tmp):
     layers = ["stem.bn", "stem", "pool", "mixed", "mixed.branch2.1.bn", "fc"]
     run_and_compare(tmp, "demo", layers, ["noise:2", "uniform:1@64x80"], "center")
+
+
+@pytest.mark.parametrize("kind", ["script", "trace"])
+def test_module_called_in_a_loop_yields_one_response_per_iteration(tmp, kind):
+    # loop_shared: 'shared' runs 3 times, in a prim::Loop (scripted) or unrolled (traced).
+    ref = reference(model(f"loop_shared_{kind}"), ["shared"], ["noise:4"], tmp / "ref.json")
+    assert sorted(ref["stimuli"][0]["responses"]) == ["shared#0", "shared#1", "shared#2"]
+    ours = json.loads(torchprobe("run", model(f"loop_shared_{kind}"), "--layer", "shared",
+                                 "noise:4", "--preprocess", "none").stdout)
+    assert sorted(ours["stimuli"][0]["responses"]) == ["shared#0", "shared#1", "shared#2"]
+    # One iteration by its call index, numbers as the hooks saw them.
+    report = run_and_compare(tmp, f"loop_shared_{kind}", ["shared#1"], ["noise:4"], "center")
+    assert "1 responses compared" in report
