@@ -267,7 +267,8 @@ std::vector<std::string> explain_markers(Model& model) {
       if (is_inside(m.name, names[i]) && depends_on_training(m.type)) training = true;
     }
     if (training) notes.push_back("train");
-    if (layers[i].call_sites > 1) notes.push_back("calls");
+    // NOTE: one call site inside a loop also runs (and fires a hook) more than once.
+    if (layers[i].call_sites > 1 || layers[i].in_loop) notes.push_back("calls");
     std::string marker;
     for (const auto& n : notes) marker += (marker.empty() ? "" : ",") + n;
     markers.push_back(marker);
