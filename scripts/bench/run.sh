@@ -14,8 +14,10 @@
 #   peers.py hooks / peers.py fx (/usr/bin/python3, Debian's torch: the same LibTorch kernels)
 # each on N images and on 1 image (startup: steady-state img/s = (N - 1) / (T_N - T_1)), and
 # torchprobe_compute_bench (preloaded tensors, with and without cropping). --quick (64 images,
-# 1 repeat) measures startup and compute-only on inception3a only, to finish in a few minutes. Wall times are from
-# process start to JSON written; peak RSS from /usr/bin/time %M. report.py prints the table of
+# 1 repeat) measures startup and compute-only on inception3a only, to finish in a few minutes.
+# Unless --quick, it ends with batch_memory.py: peak RSS of a streaming run of 2000 images vs 200
+# (target: within 10%). Wall times are from process start to JSON written; peak RSS from
+# /usr/bin/time %M. report.py prints the table of
 # medians and the targets met or missed, and writes $BUILD_DIR/bench-cache/results.md.
 #
 # Options the CLI may lack are detected from `torchprobe run --help` (directory stimuli, @LIST
@@ -173,3 +175,14 @@ $PY "$BENCH/report.py" table "$RUNS" --images "$IMAGES" --repeats "$REPEATS" "${
   --machine "$MACHINE" --features "$FEATURES" --check "$CHECK" \
   --crop-info "$WORK/torchprobe-inception3a-$IMAGES.json" \
   --markdown "$CACHE/results.md"
+
+# Flat memory (issue 8's last target): peak RSS of a streaming run of 2000 images vs 200.
+if ((QUICK == 0)); then
+  echo "== memory: 200 vs 2000 images at inception3a, JSON Lines (batch_memory.py)" >&2
+  MEM_RC=0
+  MEM=$($PY "$BENCH/batch_memory.py" --bin "$TP" --keep "$CACHE/memory" --threads "$THREADS" \
+        --batch-size "$BATCH") || MEM_RC=$?
+  ((MEM_RC <= 1)) || { echo "error: batch_memory.py failed ($MEM_RC)" >&2; exit 1; }
+  echo "$MEM"
+  { echo; echo '```'; echo "$MEM"; echo '```'; } >>"$CACHE/results.md"
+fi
