@@ -8,6 +8,7 @@ Writes into DIR (created if missing):
     {googlenet,densenet121,resnet18}_{script,trace}.pt   random weights, seed 0, 224x224
     resnet18_train_script.pt                              saved in training mode
     <name>_{script,trace}.pt                              scripts/testmodels.py HANDWRITTEN, 32x32
+    loop_module_list_train_trace.pt                       traced in training mode
     empty.pt random_bytes.pt not_torchscript.zip.pt state_dict.pt truncated.pt frozen.pt
     eager_pickle.pt                                       bad model files for error tests
 
@@ -115,6 +116,11 @@ class Generator:
         for name, cls in tm.HANDWRITTEN.items():
             for mode in ("script", "trace"):
                 self.export(f"{name}_{mode}.pt", name, f"testmodels.{name}", mode, cls.input_chw)
+        # NOTE: tracing in training mode fixes aten::batch_norm's `training` argument to true in the
+        # graph: setting the modules to eval afterwards (--mode eval) cannot switch it back.
+        chw = tm.LoopModuleList.input_chw
+        self.export("loop_module_list_train_trace.pt", "loop_module_list", "testmodels.loop_module_list",
+                    "trace", chw, training=True)
 
     def bad_models(self):
         if self.want("empty.pt"):

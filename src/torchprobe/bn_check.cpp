@@ -171,7 +171,12 @@ std::string to_text(const std::vector<BnCheckRow>& rows, double atol) {
         << (r.max_abs_diff_running ? number(*r.max_abs_diff_running) : "-") << "  " << std::setw(11)
         << number(r.max_abs_diff_batch) << "  ";
     if (r.status == "ok") out << "ok";
-    else if (r.status == "mismatch") out << "MISMATCH: the output is not the formula with running statistics";
+    else if (r.status == "mismatch" && r.max_abs_diff_batch <= atol) {
+      // NOTE: a model traced in training mode has training=true fixed in its aten::batch_norm
+      // calls; setting the modules to eval afterwards does not change what the graph computes.
+      out << "MISMATCH: uses batch statistics although the module is in eval mode (traced in "
+             "training mode? tracing fixes the flag)";
+    } else if (r.status == "mismatch") out << "MISMATCH: the output is not the formula with running statistics";
     else if (r.status == "batch-statistics") out << "training mode: uses batch statistics (use --mode eval)";
     else if (r.status == "no-running-stats") out << "no running statistics (track_running_stats=False): always batch statistics";
     else out << r.status;

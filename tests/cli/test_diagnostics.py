@@ -1,5 +1,6 @@
 """`explain` and `bn-check` on the test models; numbers against PyTorch on the eager model."""
 import json
+import os
 import subprocess
 
 import pytest
@@ -135,3 +136,98 @@ def test_bn_check_rejects_a_layer_that_is_not_batchnorm():
 def test_bn_check_table_names_batch_statistics():
     out = torchprobe("bn-check", model("resnet18_train_script")).stdout
     assert "uses batch statistics" in out
+
+
+# ------------------------------------------------------------------ bn-check numbers vs PyTorch
+
+BN_REFERENCE = SOURCE_DIR / "tests" / "reference" / "bn_reference.py"
+# One intra-op thread on both sides: the BatchNorm inputs are then bit-identical, and so are the
+# float32 rounding differences (~1e-7) that bn-check reports for an eval-mode layer.
+ONE_THREAD = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+def model_path(name):
+    return str(SOURCE_DIR / "models" / "demo.pt") if name == "demo" else model(name)
+
+
+def bn_reference(path, *args):
+    result = subprocess.run([PYTHON, str(BN_REFERENCE), path, *args], capture_output=True,
+                            text=True, env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def bn_check_one_thread(path, *args):
+    result = torchprobe("bn-check", path, "--json", "--preprocess", "none", *args, check=False,
+                        env=ONE_THREAD)
+    return result.returncode, {row["layer"]: row for row in json.loads(result.stdout)["layers"]}
+
+
+def assert_close(ours, expected, what):
+    # Same inputs, same float64 formula: equal but for the order of float64 sums.
+    assert abs(ours - expected) <= 1e-12 + 1e-6 * abs(expected), (what, ours, expected)
+
+
+def assert_numbers_match(rows, ref):
+    assert rows.keys() == ref.keys()
+    for name, row in rows.items():
+        assert row["type"] == ref[name]["type"], name
+        assert_close(row["max_abs_diff_batch"], ref[name]["batch"], name + " vs batch")
+        if ref[name]["running"] is None:
+            assert row["max_abs_diff_running"] is None, name
+        else:
+            assert_close(row["max_abs_diff_running"], ref[name]["running"], name + " vs running")
+
+
+@pytest.mark.parametrize("name", ["bn_variants_script", "bn_variants_trace", "functional_inplace_script",
+                                  "functional_inplace_trace", "loop_module_list_script", "demo",
+                                  "googlenet_script", "resnet18_trace"])
+def test_bn_check_eval_numbers_match_pytorch(name):
+    code, rows = bn_check_one_thread(model_path(name))
+    assert code == 0
+    assert all(row["status"] in ("ok", "no-running-stats") and not row["failed"] for row in rows.values())
+    assert all(row["max_abs_diff_running"] < 1e-4 for row in rows.values()
+               if row["status"] == "ok")
+    assert_numbers_match(rows, bn_reference(model_path(name)))
+
+
+@pytest.mark.parametrize("kind", ["script", "trace"])
+def test_bn_check_reports_batchnorm_1d_3d_no_affine_and_no_running_stats(kind):
+    code, rows = bn_check_one_thread(model(f"bn_variants_{kind}"))
+    assert code == 0
+    assert list(rows) == ["bn_no_affine", "bn_batch_stats", "bn1d_seq", "bn3d", "bn1d_fc"]
+    assert {n: r["type"] for n, r in rows.items()} == {
+        "bn_no_affine": "BatchNorm2d", "bn_batch_stats": "BatchNorm2d", "bn1d_seq": "BatchNorm1d",
+        "bn3d": "BatchNorm3d", "bn1d_fc": "BatchNorm1d"}
+    assert (rows["bn_no_affine"]["affine"], rows["bn_no_affine"]["status"]) == (False, "ok")
+    assert all(rows[n]["affine"] for n in rows if n != "bn_no_affine")
+    no_stats = rows["bn_batch_stats"]
+    assert (no_stats["track_running_stats"], no_stats["status"]) == (False, "no-running-stats")
+    assert no_stats["max_abs_diff_running"] is None and no_stats["max_abs_diff_batch"] < 1e-4
+    assert all(rows[n]["track_running_stats"] for n in rows if n != "bn_batch_stats")
+    lines = torchprobe("bn-check", model(f"bn_variants_{kind}")).stdout.splitlines()
+    line = {text.split()[0]: text for text in lines[1:-1]}
+    assert "no affine parameters" in line["bn_no_affine"]
+    assert "track_running_stats=False" in line["bn_batch_stats"]
+    assert all(line[n].endswith(" ok") for n in ["bn1d_seq", "bn3d", "bn1d_fc"])
+
+
+def test_bn_check_exits_1_when_an_eval_mode_batchnorm_does_not_match():
+    # A model traced in training mode keeps training=true as a constant in every aten::batch_norm
+    # call: `--mode eval` sets the modules' flags, but the graph still normalises with batch
+    # statistics, so in eval mode the output does not match the running-statistics formula. This is
+    # a real trap (model.eval() after torch.jit.trace does nothing), not a doctored model.
+    path = model("loop_module_list_train_trace")
+    code, rows = bn_check_one_thread(path, "--mode", "eval")
+    assert code == 1
+    assert list(rows) == ["blocks.0.bn", "blocks.1.bn", "blocks.2.bn"]
+    assert all(r["status"] == "mismatch" and r["failed"] and not r["training"] for r in rows.values())
+    assert all(r["max_abs_diff_running"] > 1e-2 for r in rows.values())
+    # The numbers are those of the eager model in training mode, the computation the trace fixed.
+    assert_numbers_match(rows, bn_reference(path, "--train"))
+    result = torchprobe("bn-check", path, "--mode", "eval", check=False)
+    assert result.returncode == 1
+    assert result.stdout.count("MISMATCH: uses batch statistics although the module is in eval mode") == 3
+    # As saved (training mode), the same numbers are expected behaviour: exit 0.
+    code, rows = bn_check_one_thread(path)
+    assert code == 0 and all(r["status"] == "batch-statistics" for r in rows.values())
