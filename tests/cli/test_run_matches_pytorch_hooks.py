@@ -60,6 +60,20 @@ def test_full_readout_matches_hooks(tmp, model_name):
     run_and_compare(tmp, model_name, layers, ["noise:3@96x112"], "full")
 
 
+# One early spatial layer (every border position of a non-square map) and one deep layer per
+# architecture; resnet18's layer1.0.bn2 is overwritten in place by `out += identity`.
+FULL_LAYERS = {"googlenet": ["conv1", "inception4c"],
+               "densenet121": ["features.norm0", "features.transition2"],
+               "resnet18": ["layer1.0.bn2", "layer3.0.downsample.1"]}
+
+
+@pytest.mark.parametrize("arch", list(FULL_LAYERS))
+@pytest.mark.parametrize("kind", ["script", "trace"])
+def test_full_readout_of_every_torchvision_model_matches_hooks(tmp, arch, kind):
+    report = run_and_compare(tmp, f"{arch}_{kind}", FULL_LAYERS[arch], STIMULI, "full")
+    assert "4 responses compared" in report
+
+
 @pytest.mark.parametrize("model_name", ["googlenet_script", "resnet18_script"])
 def test_untruncated_matches_hooks(tmp, model_name):
     layers = GOOGLENET if model_name.startswith("googlenet") else RESNET
