@@ -106,9 +106,79 @@ bool is_inside(const std::string& name, const std::string& layer) {
   return name == layer || name.rfind(layer + ".", 0) == 0;
 }
 
+// Every node of `block`, nested blocks included, in graph order.
+void nodes_in_order(torch::jit::Block* block, std::vector<Node*>& out) {
+  for (Node* node : block->nodes()) {
+    out.push_back(node);
+    for (torch::jit::Block* inner : node->blocks()) nodes_in_order(inner, out);
+  }
+}
+
+// The values whose data flows into `value`: its node's inputs and, for prim::If and prim::Loop,
+// what their blocks return. A loop body's parameter comes from the loop's initial value and from
+// the body's previous iteration. NOTE: conditions (an `if`'s, a loop's trip count and continue
+// flag) decide which code runs but add no numbers, so they are left out: otherwise every layer
+// after `if x.sum() > 0:` would list the sum.
+void sources_of(Value* value, std::vector<Value*>& out) {
+  Node* node = value->node();
+  if (node->kind() == c10::prim::Param) {
+    Node* loop = node->owningBlock()->owningNode();
+    std::size_t i = value->offset();  // body parameter 0 is the iteration counter
+    if (!loop || loop->kind() != c10::prim::Loop || i == 0) return;
+    out.push_back(loop->input(i + 1));                 // inputs: trip count, condition, initial values
+    out.push_back(node->owningBlock()->outputs()[i]);  // outputs: condition, next values
+    return;
+  }
+  bool loop = node->kind() == c10::prim::Loop;
+  std::size_t skip = loop ? 2 : node->kind() == c10::prim::If ? 1 : 0;
+  for (std::size_t i = skip; i < node->inputs().size(); ++i) out.push_back(node->input(i));
+  for (torch::jit::Block* block : node->blocks()) {
+    for (std::size_t i = loop ? 1 : 0; i < block->outputs().size(); ++i) out.push_back(block->outputs()[i]);
+  }
+}
+
+// The nodes `value` is computed from, not looking past `stops`.
+std::unordered_set<Node*> backward_slice(Value* value, const std::unordered_set<Value*>& stops) {
+  std::unordered_set<Node*> slice;
+  std::vector<Value*> work{value};
+  std::unordered_set<Value*> seen{value};
+  while (!work.empty()) {
+    Value* v = work.back();
+    work.pop_back();
+    if (stops.count(v)) continue;
+    if (v->node()->kind() != c10::prim::Param) slice.insert(v->node());
+    std::vector<Value*> sources;
+    sources_of(v, sources);
+    for (Value* in : sources) {
+      if (seen.insert(in).second) work.push_back(in);
+    }
+  }
+  return slice;
+}
+
+// The values submodule calls return: prim::CallMethod of a module's forward, and the outputs of
+// the calls the view captures (inlined).
+std::unordered_set<Value*> call_outputs(const AnalysisView& view) {
+  std::unordered_set<Value*> outputs;
+  for (const auto& point : view.points) {
+    if (!point.input) outputs.insert(point.value);
+  }
+  std::vector<Node*> nodes;
+  nodes_in_order(view.graph->block(), nodes);
+  for (Node* node : nodes) {
+    if (node->kind() != c10::prim::CallMethod || !is_forward_method(node->s(c10::attr::name))) continue;
+    auto type = node->input(0)->type()->cast<c10::ClassType>();
+    if (!type || !type->is_module()) continue;
+    for (Value* out : node->outputs()) outputs.insert(out);
+  }
+  return outputs;
+}
+
 // Item 1: tensor ops in the backward slice of the layer's first-call input, outside the layer's
-// own code and outside other submodules' calls.
-std::vector<GraphOp> functional_before(const AnalysisView& view, const std::string& layer) {
+// own code and outside other submodules' calls; `direct` for those after the previous submodule
+// call (the slice stopped at `calls`, values that submodule calls return).
+std::vector<GraphOp> functional_before(const AnalysisView& view, const std::string& layer,
+                                       const std::unordered_set<Value*>& calls) {
   const AnalysisView::Point* input = nullptr;
   for (const auto& point : view.points) {
     if (point.layer == layer && point.input) {
@@ -118,26 +188,19 @@ std::vector<GraphOp> functional_before(const AnalysisView& view, const std::stri
   }
   std::vector<GraphOp> ops;
   if (!input) return ops;
-  std::unordered_set<Node*> in_slice;
-  std::vector<Value*> work{input->value};
-  std::unordered_set<Value*> seen{input->value};
-  while (!work.empty()) {
-    Value* value = work.back();
-    work.pop_back();
-    Node* node = value->node();
-    if (node->kind() == c10::prim::Param) continue;
-    in_slice.insert(node);
-    for (Value* in : node->inputs()) {
-      if (seen.insert(in).second) work.push_back(in);
-    }
-  }
-  for (Node* node : view.graph->nodes()) {
+  std::unordered_set<Node*> in_slice = backward_slice(input->value, {});
+  std::unordered_set<Node*> direct = backward_slice(input->value, calls);
+  std::vector<Node*> nodes;
+  nodes_in_order(view.graph->block(), nodes);
+  for (Node* node : nodes) {
     if (!in_slice.count(node) || AnalysisView::is_probe_node(node)) continue;
     if (node->kind() == c10::prim::CallMethod || !produces_tensor(node)) continue;
     if (!node->kind().is_aten()) continue;
     std::string owner = view.owner(node);
     if (!owner.empty() && is_inside(owner, layer)) continue;
-    ops.push_back({node->kind().toQualString(), owner, source_of(node)});
+    GraphOp op{node->kind().toQualString(), owner, source_of(node)};
+    op.direct = direct.count(node) > 0;
+    ops.push_back(op);
   }
   return ops;
 }
@@ -221,9 +284,7 @@ std::vector<GraphOp> external_effects(const Model& model) {
       counts[std::size_t(it - grouped.begin())] += 1;
     }
   }
-  for (std::size_t i = 0; i < grouped.size(); ++i) {
-    if (counts[i] > 1) grouped[i].owner = "x" + std::to_string(counts[i]);
-  }
+  for (std::size_t i = 0; i < grouped.size(); ++i) grouped[i].count = counts[i];
   return grouped;
 }
 
@@ -233,7 +294,7 @@ LayerExplanation explain_layer(Model& model, const std::string& layer) {
   e.layer = layer;
   e.type = entry.type;
   AnalysisView view = build_analysis_view(model, {layer});
-  e.functional_before = functional_before(view, layer);
+  e.functional_before = functional_before(view, layer, call_outputs(view));
   e.inplace_after = inplace_after(view, layer, model);
   for (const auto& info : list_layers(model, std::nullopt)) {
     if (info.name == layer) {
@@ -258,9 +319,16 @@ std::vector<std::string> explain_markers(Model& model) {
   for (const auto& m : model.modules()) names.push_back(m.name);
   AnalysisView view = build_analysis_view(model, names);
   auto layers = list_layers(model, std::nullopt);
+  auto calls = call_outputs(view);
   std::vector<std::string> markers;
   for (std::size_t i = 0; i < names.size(); ++i) {
     std::vector<std::string> notes;
+    // NOTE: not every op of explain's item 1: in GoogLeNet every layer is downstream of
+    // transform_input. Only ops after the previous submodule call, which nn.Sequential skips.
+    auto before = functional_before(view, names[i], calls);
+    if (std::any_of(before.begin(), before.end(), [](const GraphOp& op) { return op.direct; })) {
+      notes.push_back("functional");
+    }
     if (!inplace_after(view, names[i], model).empty()) notes.push_back("inplace");
     bool training = false;
     for (const auto& m : model.modules()) {
@@ -282,15 +350,19 @@ nlohmann::json LayerExplanation::to_json() const {
     for (const auto& op : list) out.push_back({{"op", op.kind}, {"module", op.owner}, {"source", op.source}});
     return out;
   };
+  nlohmann::json before = ops(functional_before);
+  for (std::size_t i = 0; i < functional_before.size(); ++i) before[i]["direct"] = functional_before[i].direct;
+  nlohmann::json effects = ops(external_effects);
+  for (std::size_t i = 0; i < external_effects.size(); ++i) effects[i]["count"] = external_effects[i].count;
   return {{"layer", layer},
           {"type", type},
-          {"functional_before", ops(functional_before)},
+          {"functional_before", before},
           {"inplace_after", ops(inplace_after)},
           {"calls", {{"call_sites", call_sites}, {"in_branch", in_branch}, {"in_loop", in_loop}}},
           {"training_dependent", training_dependent},
           {"model_training", model_training},
           {"traced", traced},
-          {"external_effects", ops(external_effects)}};
+          {"external_effects", effects}};
 }
 
 std::string LayerExplanation::to_text() const {
@@ -300,12 +372,18 @@ std::string LayerExplanation::to_text() const {
   if (functional_before.empty()) {
     out << "   none: the layer's input is built by submodule calls only\n";
   } else {
+    bool any_direct = false;
     for (const auto& op : functional_before) {
-      out << "   " << op.kind << "  in " << (op.owner.empty() ? "the model's forward" : "'" + op.owner + "'")
+      any_direct |= op.direct;
+      out << "   " << (op.direct ? "* " : "  ") << op.kind << "  in " << (op.owner.empty() ? "the model's forward" : "'" + op.owner + "'")
           << (op.source.empty() ? "" : "  " + op.source) << "\n";
     }
     out << "   Re-assembling submodules (e.g. in nn.Sequential) skips these ops and gives other "
            "numbers; torchprobe runs them.\n";
+    if (any_direct) {
+      out << "   * runs after the previous submodule call, right before this layer ('functional' in "
+             "'torchprobe layers').\n";
+    }
   }
   out << "\n2. in-place ops that modify this layer's output after it returns:\n";
   if (inplace_after.empty()) {
@@ -339,7 +417,7 @@ std::string LayerExplanation::to_text() const {
   if (!external_effects.empty()) {
     out << "\nops with effects outside the tensor world in the model's forward:\n";
     for (const auto& op : external_effects) {
-      out << "   " << op.kind << (op.owner.empty() ? "" : " " + op.owner)
+      out << "   " << op.kind << (op.count > 1 ? " x" + std::to_string(op.count) : "")
           << (op.source.empty() ? "" : "  " + op.source) << "\n";
     }
   }

@@ -18,12 +18,19 @@ struct GraphOp {
   std::string kind;    // e.g. "aten::mul"
   std::string owner;   // module whose code it is ("" for the root's forward)
   std::string source;  // "googlenet.py:188: x_ch0 = torch.unsqueeze(x[:, 0], 1) * ..." or ""
+  // functional_before only: the op runs after the previous submodule call, right before the layer
+  // (what re-assembling submodules in nn.Sequential skips); `layers` marks such layers 'functional'.
+  bool direct = false;
+  // external_effects only: how many ops of this kind share this source line (e.g. every
+  // BatchNorm's input check).
+  int count = 1;
 };
 
 struct LayerExplanation {
   std::string layer;
   std::string type;
-  // 1. ops between the model input and the layer that belong to no submodule call on the way
+  // 1. ops between the model input and the layer (its first call) that belong to no submodule
+  //    call on the way, in graph order; `direct` for those after the previous submodule call
   std::vector<GraphOp> functional_before;
   // 2. in-place ops that modify the layer's output after it returns (directly or inside a module)
   std::vector<GraphOp> inplace_after;

@@ -59,11 +59,92 @@ def test_explain_lists_effects_outside_the_tensor_world():
     assert any(op["op"] == "prim::RaiseException" for op in e["external_effects"])
 
 
+COUNT_BATCHNORMS = r"""
+import sys, torch
+m = torch.jit.load(sys.argv[1])
+print(sum(1 for _, sub in m.named_modules() if sub.original_name == "BatchNorm2d"))
+"""
+
+
+def test_explain_counts_repeated_effects_in_their_own_field():
+    effects = explain("googlenet_script", "conv1")["external_effects"]
+    assert all(op["module"] == "" and isinstance(op["count"], int) and op["count"] >= 1
+               for op in effects)
+    # BatchNorm2d's input-dimension check, once per BatchNorm: one entry with a count
+    batchnorms = int(subprocess.run([PYTHON, "-c", COUNT_BATCHNORMS, model("googlenet_script")],
+                                    capture_output=True, text=True, check=True).stdout)
+    assert max(op["count"] for op in effects if op["op"] == "prim::RaiseException") == batchnorms
+    text = torchprobe("explain", model("googlenet_script"), "conv1").stdout
+    assert f"prim::RaiseException x{batchnorms}  " in text
+
+
+def test_explain_reports_a_call_inside_a_loop():
+    calls = explain("loop_shared_script", "shared")["calls"]
+    assert calls == {"call_sites": 1, "in_branch": False, "in_loop": True}
+    assert "inside a loop" in torchprobe("explain", model("loop_shared_script"), "shared").stdout
+    # tracing unrolls the loop: three call sites, none in a loop
+    calls = explain("loop_shared_trace", "shared")["calls"]
+    assert calls == {"call_sites": 3, "in_branch": False, "in_loop": False}
+
+
+def test_explain_reports_a_call_inside_a_branch():
+    assert explain("untaken_branch_script", "never")["calls"] == {
+        "call_sites": 1, "in_branch": True, "in_loop": False}
+    assert "inside a branch" in torchprobe("explain", model("untaken_branch_script"), "never").stdout
+    assert explain("untaken_branch_script", "head")["calls"]["in_branch"] is False
+
+
+def test_explain_reports_the_models_training_flag():
+    assert explain("resnet18_train_script", "layer1.0.bn1")["model_training"] is True
+    assert "(model is in training mode)" in torchprobe("explain", model("resnet18_train_script"),
+                                                       "layer1.0.bn1").stdout
+    assert explain("resnet18_script", "layer1.0.bn1")["model_training"] is False
+    assert "(model is in eval mode)" in torchprobe("explain", model("resnet18_script"),
+                                                   "layer1.0.bn1").stdout
+
+
 def test_layers_marks_layers_that_explain_talks_about():
     layers = json.loads(torchprobe("layers", model("googlenet_script"), "--json").stdout)["layers"]
     by_name = {layer["name"]: layer["explain"] for layer in layers}
     assert "inplace" in by_name["conv1.bn"]
-    assert by_name["conv1.conv"] == ""
+    assert by_name["conv1.conv"] == "functional"
+    assert by_name["conv2.conv"] == ""
+
+
+def layers_marked_functional(name):
+    layers = json.loads(torchprobe("layers", model(name), "--json").stdout)["layers"]
+    return {layer["name"] for layer in layers if "functional" in layer["explain"].split(",")}
+
+
+@pytest.mark.parametrize("name,marked", [
+    # GoogLeNet.forward: transform_input before conv1; torch.flatten before dropout
+    ("googlenet_script", {"conv1", "conv1.conv", "dropout"}),
+    ("googlenet_trace", {"conv1", "conv1.conv", "dropout"}),
+    # ResNet.forward: torch.flatten before fc (the residual add_ precedes relu's second call only)
+    ("resnet18_script", {"fc"}),
+    # the preamble before conv1, F.relu_ and add_ before conv2, `out += identity` before relu
+    ("functional_inplace_script", {"conv1", "conv2", "relu"}),
+    # torch.relu in the loop body: before head, and before shared's next iteration
+    ("loop_shared_script", {"shared", "head"}),
+    # an `if` whose condition is a sum: no numbers flow from it into head
+    ("untaken_branch_script", set()),
+])
+def test_layers_marks_functional_ops_right_before_a_layer_not_every_layer_downstream(name, marked):
+    assert layers_marked_functional(name) == marked
+
+
+def test_explain_flags_the_functional_ops_after_the_previous_submodule_call():
+    before = explain("googlenet_script", "conv1.conv")["functional_before"]
+    assert before and all(op["direct"] for op in before)
+    # conv2.conv is downstream of transform_input too, but maxpool1's output is its input
+    before = explain("googlenet_script", "conv2.conv")["functional_before"]
+    assert "aten::cat" in [op["op"] for op in before] and not any(op["direct"] for op in before)
+    before = explain("loop_shared_script", "head")["functional_before"]
+    assert [(op["op"], op["direct"]) for op in before] == [("aten::relu", True)]
+    text = torchprobe("explain", model("googlenet_script"), "conv1.conv").stdout
+    assert "   * aten::cat" in text and "right before this layer" in text
+    assert "right before this layer" not in torchprobe("explain", model("googlenet_script"),
+                                                       "conv2.conv").stdout
 
 
 def bn_check(name, *args):

@@ -101,12 +101,14 @@ int run_layers(const LayersOptions& options) {
     }
     std::cout << "\n";
   }
-  std::cout << "explain: inplace = a later in-place op modifies the output (hooks need .clone()); "
-               "train = depends on the training flag; calls = called more than once. "
+  std::cout << "explain: functional = functional ops after the previous submodule call, right before "
+               "this layer (nn.Sequential skips them); inplace = a later in-place op modifies the "
+               "output (hooks need .clone()); train = depends on the training flag; calls = called "
+               "more than once. "
                "Run 'torchprobe explain MODEL LAYER' for details.\n";
   std::map<std::string, int> effects;  // kind -> count
   for (const auto& op : external_effects(model)) {
-    effects[op.kind] += op.owner.empty() ? 1 : std::stoi(op.owner.substr(1));
+    effects[op.kind] += op.count;
   }
   if (!effects.empty()) {
     std::cout << "ops with effects outside the tensor world in forward:";
