@@ -80,6 +80,15 @@ def test_untruncated_matches_hooks(tmp, model_name):
     run_and_compare(tmp, model_name, layers, ["noise:5"], "center", extra=["--no-truncate"])
 
 
+@pytest.mark.parametrize("batch_size", [2, 3])
+def test_batched_stimuli_match_hooks_run_one_at_a_time(tmp, batch_size):
+    # Three stimuli of one size: batches of 2 + 1 or one batch of 3; the reference runs each alone.
+    report = run_and_compare(tmp, "resnet18_script", RESNET, ["noise:1", "uniform:0.5", "noise:2"],
+                             "center", extra=["--batch-size", str(batch_size)])
+    assert f"{3 * 6} responses compared" in report  # layer1.0.relu is called twice
+    assert json.loads((tmp / "ours.json").read_text())["batch_size"] == batch_size
+
+
 def test_imagenet_preprocessing_matches_hooks(tmp):
     run_and_compare(tmp, "googlenet_trace", ["conv1", "inception3a"], STIMULI, "center",
                     preprocess="imagenet")
