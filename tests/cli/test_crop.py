@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import model, torchprobe
+from conftest import SOURCE_DIR, compare, model, reference, torchprobe
 
 CASES = [
     ("googlenet_script", ["conv1", "conv1.bn", "inception3a"], "center", "224x224"),
@@ -16,9 +16,30 @@ CASES = [
 ]
 
 
+# The hand-written test models (scripts/testmodels.py) and models/demo.pt, 32x32 / 64x64 inputs.
+HANDWRITTEN_CASES = [
+    ("tiny_gray_script", ["conv1", "conv2"], "center", "32x32"),
+    ("tiny_gray_trace", ["conv1", "relu"], "at:3,20", "32x40"),
+    ("functional_inplace_script", ["conv1", "bn1", "conv2", "relu"], "center", "32x32"),
+    ("functional_inplace_trace", ["bn1", "relu"], "at:0,5", "32x48"),
+    ("loop_module_list_script", ["blocks.0", "blocks.2.bn", "shared"], "center", "32x32"),
+    ("loop_module_list_trace", ["stem", "blocks.1.conv"], "at:30,1", "36x32"),
+    ("loop_shared_script", ["shared", "head"], "center", "48x40"),
+    ("untaken_branch_script", ["body", "head"], "center", "40x32"),
+    ("tuple_output_script", ["stem", "split", "head"], "center", "32x32"),
+    ("tuple_output_trace", ["split.a", "split.b"], "at:31,31", "32x32"),
+    ("demo", ["stem", "stem.bn", "block1", "mixed"], "center", "64x64"),
+    ("demo", ["stem.conv", "mixed.branch2.1"], "at:1,18", "64x80"),
+]
+
+
+def path_of(name):
+    return str(SOURCE_DIR / "models" / "demo.pt") if name == "demo" else model(name)
+
+
 def probe(tmp, name, layers, readout, size, *extra):
     out = tmp / f"out{len(extra)}.json"
-    args = ["run", model(name), "noise:4", "uniform:0.3", "--readout", readout, "--size", size,
+    args = ["run", path_of(name), "noise:4", "uniform:0.3", "--readout", readout, "--size", size,
             "-o", out, *extra]
     for layer in layers:
         args += ["--layer", layer]
@@ -26,7 +47,7 @@ def probe(tmp, name, layers, readout, size, *extra):
     return json.loads(out.read_text()), result.stderr
 
 
-@pytest.mark.parametrize("name,layers,readout,size", CASES)
+@pytest.mark.parametrize("name,layers,readout,size", CASES + HANDWRITTEN_CASES)
 def test_cropped_equals_uncropped(tmp, name, layers, readout, size):
     cropped, _ = probe(tmp, name, layers, readout, size)
     full, _ = probe(tmp, name, layers, readout, size, "--no-crop")
@@ -55,3 +76,50 @@ def test_mean_readout_is_not_cropped(tmp):
     doc, stderr = probe(tmp, "resnet18_script", ["layer1.0.conv1"], "mean", "224x224")
     assert doc["crop"]["used"] is False and "not a point readout" in doc["crop"]["reason"]
     assert "cropping" not in stderr
+
+
+def assert_same_responses(a_doc, b_doc):
+    for a, b in zip(a_doc["stimuli"], b_doc["stimuli"], strict=True):
+        assert a["responses"] == b["responses"]
+
+
+@pytest.mark.parametrize("name,layers,reason", [
+    # track_running_stats=False: normalised with the batch's statistics over the whole map
+    ("bn_variants_script", ["conv", "bn_batch_stats"], "the receptive field covers most of the input (16x16 of 16x16)"),
+    # BatchNorm1d on the flattened map (N, C, H*W)
+    ("bn_variants_trace", ["bn1d_seq"], "layer 'bn1d_seq' is not a spatial map"),
+    # the only layer asked for sits in an untaken branch
+    ("untaken_branch_script", ["never"], "nothing is captured"),
+])
+def test_handwritten_models_that_cannot_be_cropped_say_why(tmp, name, layers, reason):
+    size = {"bn_variants": "16x16", "untaken_branch": "32x32"}[name.rsplit("_", 1)[0]]
+    doc, stderr = probe(tmp, name, layers, "center", size)
+    assert doc["crop"]["used"] is False and doc["crop"]["reason"] == reason
+    assert stderr.count("cropping not used") == 1 and reason in stderr
+    full, _ = probe(tmp, name, layers, "center", size, "--no-crop")
+    assert_same_responses(doc, full)
+
+
+def test_cropped_and_full_disagreeing_falls_back_and_gives_the_reference_numbers(tmp):
+    # coord_conv concatenates coordinate channels computed from the input's size (CoordConv): each
+    # unit sees a 5x5 box, so the NaN box search passes, but a crop changes the coordinates and so
+    # the values. Only the exactness check catches it; the run then uses the full input.
+    layers = ["conv1", "conv2"]
+    doc, stderr = probe(tmp, "coord_conv_script", layers, "center", "32x32")
+    assert doc["crop"]["used"] is False
+    assert doc["crop"]["reason"].startswith("layer 'conv1': cropped and full responses differ (")
+    lines = [line for line in stderr.splitlines() if "cropping not used" in line]
+    assert len(lines) == 1 and "cropped and full responses differ" in lines[0]
+    full, _ = probe(tmp, "coord_conv_script", layers, "center", "32x32", "--no-crop")
+    assert_same_responses(doc, full)
+    # and those are PyTorch's numbers (its hooks on the eager CoordConv, on the full input)
+    ours = tmp / "ours.json"
+    args = ["run", model("coord_conv_script"), "noise:4", "--preprocess", "none", "--threads", "1",
+            "-o", ours]
+    for layer in layers:
+        args += ["--layer", layer]
+    torchprobe(*args)
+    assert json.loads(ours.read_text())["crop"]["used"] is False
+    ref = reference(model("coord_conv_script"), layers, ["noise:4"], tmp / "ref.json")
+    ok, report = compare(ours, tmp / "ref.json")
+    assert ok, report

@@ -65,6 +65,20 @@ TEST(ReceptiveField, LayersThatSeeTheWholeInputFallBack) {
   expect_cropped_equals_full("resnet18_script", {"fc"}, "center", {224, 224}, false);
 }
 
+TEST(ReceptiveField, SizeDependentValuesFallBackByTheExactnessCheck) {
+  // coord_conv concatenates coordinate channels computed from the input's size: every unit sees a
+  // 5x5 box (the NaN search finds it), but on a crop the coordinates and so the values differ.
+  Model model = Model::load(test_model("coord_conv_script"));
+  model.set_mode(Mode::kEval);
+  CaptureProgram program = CaptureProgram::build(model, {"conv1", "conv2"}, {});
+  CropPlan plan = plan_crop(program, Readout::parse("center"), 3, {32, 32});
+  EXPECT_FALSE(plan.active);
+  EXPECT_NE(plan.reason.find("cropped and full responses differ"), std::string::npos) << plan.reason;
+  EXPECT_LE(plan.height * plan.width, 8 * 8);  // the box search passed; only the check refused
+  EXPECT_EQ(plan.to_json()["used"], false);
+  EXPECT_EQ(plan.to_json()["reason"], plan.reason);
+}
+
 TEST(ReceptiveField, NonPointReadoutsAreNotCropped) {
   expect_cropped_equals_full("googlenet_script", {"conv1"}, "mean", {224, 224}, false);
 }
