@@ -83,6 +83,8 @@ class Reader {
         fail("the JSON ends early (a truncated file?): " + why);
       }
       fail("not valid JSON: " + why);
+    } catch (const nlohmann::json::exception& e) {  // out_of_range: a number such as 1e999
+      fail("not valid JSON: " + parse_error_text(e));
     }
     check_header(document);
     auto stimuli = document.find("stimuli");
@@ -118,7 +120,7 @@ class Reader {
       nlohmann::json record;
       try {
         record = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
         bool last = stream.peek() == std::char_traits<char>::eof();
         fail("line " + std::to_string(number) + " is not valid JSON" +
              (last ? " (the torn last line of an interrupted run?)" : "") + ": " +

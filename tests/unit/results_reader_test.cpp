@@ -104,6 +104,14 @@ TEST(ResultsReader, RejectsMalformedRecords) {
                "\"shape\" is not a list of integers");
 }
 
+// Found by results_reader_fuzzer: nlohmann throws out_of_range, not parse_error, for 7e75743.
+TEST(ResultsReader, RejectsANumberTooLargeForADouble) {
+  expect_error("{\"lAyers\": [7e75743}}}\n", "not valid JSON: number overflow");
+  std::string header = std::string("{") + kHeader + "}\n";
+  expect_error(header + R"({"id": "a", "responses": {"c": {"values": [1e999]}}})" + "\n",
+               "line 2 is not valid JSON");
+}
+
 TEST(ResultsReader, NamesTheTornLastLineOfJsonLines) {
   std::string record = kRecord;
   std::string text = std::string("{") + kHeader + "}\n" + record + "\n" + record.substr(0, 30);
