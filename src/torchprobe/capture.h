@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "torchprobe/errors.h"
 #include "torchprobe/model.h"
 
 namespace torchprobe {
@@ -59,7 +60,8 @@ class CaptureProgram {
   static CaptureProgram build(const Model& model, const std::vector<std::string>& requests,
                               const CaptureOptions& options);
 
-  // Runs the program on a batch. Throws ForwardError when the model rejects the input.
+  // Runs the program on a batch. Throws ForwardError when the model rejects the input (see
+  // forward_error()).
   Captures run(const at::Tensor& input) const;
 
   const std::shared_ptr<torch::jit::Graph>& graph() const { return graph_; }
@@ -81,7 +83,20 @@ class CaptureProgram {
   std::vector<Slot> slots_;
   std::vector<c10::IValue> default_arguments_;
   bool truncated_ = true;
+  std::string model_path_;
+  std::string expected_input_;  // describe_expected_input() of the model, for ForwardError
 };
+
+// What the model says about the input it takes, for error messages: "input 1x32x32 (the model's
+// metadata)" or "1 channel(s) (first convolution 'conv1', weight [4, 1, 3, 3])"; "" if unknown.
+std::string describe_expected_input(const Model& model);
+
+// The error for a forward of the model at `model_path` that threw `failure` on `input`: one line
+// naming the model and the input shape, with the first line of LibTorch's message (without the
+// TorchScript traceback) and `expected` (describe_expected_input()) where known.
+ForwardError forward_error(const std::string& model_path, const std::string& expected,
+                           const at::Tensor& input, const std::exception& failure,
+                           std::string hint);
 
 // For analysis (`explain`): a copy of the forward graph after steps 1-3 of the rewrite for
 // `layers` (calls containing them inlined, every other module call left as prim::CallMethod),

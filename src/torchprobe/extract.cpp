@@ -103,10 +103,9 @@ std::vector<std::vector<at::Tensor>> run_lists(const std::shared_ptr<torch::jit:
     c10::InferenceMode inference;
     try {
       torch::jit::InterpreterState(code).run(stack);
-    } catch (const c10::Error& e) {
-      throw ForwardError(std::string("the model's forward failed on the example input of shape ") +
-                         c10::str(input.sizes()) + ": " + e.what_without_backtrace(),
-                         "give the model's input size with --input-size CxHxW");
+    } catch (const std::exception& e) {
+      throw forward_error(model.path(), describe_expected_input(model), input, e,
+                          "give the model's input size with --input-size CxHxW");
     }
   }
   std::vector<std::vector<at::Tensor>> lists;

@@ -117,7 +117,12 @@ std::vector<LayerInfo> list_layers(Model& model,
   std::vector<int64_t> shape = {1};
   shape.insert(shape.end(), input_size->begin(), input_size->end());
   CaptureProgram program = CaptureProgram::build(model, names, CaptureOptions{/*truncate=*/false, /*skip_non_tensor=*/true});
-  Captures captures = program.run(at::ones(shape, at::kFloat));
+  Captures captures;
+  try {
+    captures = program.run(at::ones(shape, at::kFloat));
+  } catch (const ForwardError& e) {
+    throw ForwardError(e.what(), "give another --input-size CxHxW (channels, height, width)");
+  }
   std::unordered_map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < layers.size(); ++i) index[layers[i].name] = i;
   for (auto& layer : layers) layer.calls = 0;

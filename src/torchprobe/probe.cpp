@@ -7,6 +7,7 @@
 #include <set>
 
 #include "torchprobe/batch_loader.h"
+#include "torchprobe/control_flow.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/json_text.h"
 #include "torchprobe/sha256.h"
@@ -62,14 +63,34 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
          "(BatchNorm uses its running statistics). Use --mode as-saved to keep training mode");
   }
   program_ = build_program(model, options_);
+  // NOTE: an `if` on the input's values is decided once per forward, so a batch would take one
+  // branch for all its stimuli (hooks run one stimulus per forward): run such a model one by one.
+  if (options_.batch_size > 1) {
+    if (auto where = value_dependent_control_flow(*program_.graph())) {
+      warn("the forward branches on the input's values (" + *where +
+           "): probing one stimulus per forward instead of batches of " +
+           std::to_string(options_.batch_size) + ", so that each stimulus takes its own branch");
+      options_.batch_size = 1;
+    }
+  }
   if (!options_.readout.is_point()) {
     default_crop_.reason = "the readout is not a point readout";
   } else if (!options_.crop) {
     default_crop_.reason = "turned off with --no-crop";
   } else {
-    default_crop_ = plan_crop(program_, options_.readout, preprocessing_.channels, preprocessing_.size);
+    bool forward_fails = false;
+    try {
+      default_crop_ = plan_crop(program_, options_.readout, preprocessing_.channels, preprocessing_.size);
+    } catch (const ForwardError&) {
+      // NOTE: the stimuli may all bring their own size (@HxW) and never use the default one; a
+      // batch of the default size runs uncropped and reports the failure with its own shape.
+      forward_fails = true;
+      default_crop_.input = preprocessing_.size;
+      default_crop_.reason =
+          "the forward fails on the default input size " + to_string(preprocessing_.size);
+    }
     crop_plans_[{preprocessing_.size.height, preprocessing_.size.width}] = default_crop_;
-    if (!default_crop_.active) {
+    if (!default_crop_.active && !forward_fails) {
       warn("receptive-field cropping not used: " + default_crop_.reason + " (computing on the full input)");
     }
   }

@@ -51,7 +51,9 @@ struct CropPlan {
   nlohmann::json to_json() const;
 };
 
-// Never throws for models the plan does not fit: returns an inactive plan with a reason.
+// Never throws for models the plan does not fit: returns an inactive plan with a reason. Throws
+// ForwardError when the forward fails on an input of this size (and ReadoutError for an at:Y,X
+// outside a captured map).
 CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_t channels,
                    const Size2& input);
 

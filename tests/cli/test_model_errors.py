@@ -1,7 +1,11 @@
-"""Every bad model file gets its own documented exit code and a one-line message naming the file."""
+"""Every bad model file gets its own documented exit code and a one-line message naming the file;
+so do bad option values, stimuli that cannot be found, and a model whose forward rejects the
+input (another number of channels, an input too small, a fixed input size)."""
+import subprocess
+
 import pytest
 
-from conftest import MODELS, model, torchprobe
+from conftest import MODELS, PYTHON, model, torchprobe
 
 CASES = [
     ("does_not_exist", 10, "no such file"),
@@ -46,20 +50,163 @@ def test_unknown_layer_suggests_close_names_and_layers_command():
     assert "hint: run 'torchprobe layers" in result.stderr
 
 
-@pytest.mark.parametrize("args,fragment", [
-    (["--readout", "middle"], "unknown readout 'middle'"),
-    (["--readout", "at:999,0"], "outside the"),
-    (["--batch-size", "0"], "bad --batch-size"),
-    (["--threads", "-1"], "bad --threads"),
-    (["--mode", "inference"], "unknown mode 'inference'"),
-    (["--size", "0x0"], "bad size '0x0'"),
-    (["--device", "cuda"], "CPU-only"),
-    (["--bogus-flag"], "bogus-flag"),
+@pytest.mark.parametrize("args,code,fragment", [
+    (["--readout", "middle"], 2, "unknown readout 'middle'"),
+    (["--readout", "at:999,0"], 22, "position (999,0) is outside the 112x112 map"),
+    (["--batch-size", "0"], 2, "bad --batch-size 0: expected 1 to 65536"),
+    (["--batch-size", "-3"], 2, "bad --batch-size -3: expected 1 to 65536"),
+    (["--batch-size", "10000000"], 2, "bad --batch-size 10000000: expected 1 to 65536"),
+    (["--threads", "-1"], 2, "bad --threads -1: expected 0 (auto) to 1024"),
+    (["--threads", "100000"], 2, "bad --threads 100000: expected 0 (auto) to 1024"),
+    (["--mode", "inference"], 2, "unknown mode 'inference'"),
+    (["--size", "0x0"], 2, "bad size '0x0'"),
+    (["--device", "cuda"], 2, "CPU-only"),
+    (["--bogus-flag"], 2, "bogus-flag"),
 ])
-def test_bad_command_line_values(args, fragment):
+def test_bad_command_line_values(args, code, fragment):
     result = torchprobe("run", model("resnet18_script"), "--layer", "conv1", *args, check=False)
-    assert result.returncode in (2, 22), result.stderr
-    assert fragment in result.stderr
+    assert result.returncode == code, result.stderr
+    assert fragment in result.stderr.splitlines()[0]
+    assert result.stdout == ""
+
+
+# ---- stimuli that cannot be found --------------------------------------------------------------
+
+def test_list_file_naming_a_missing_image_exits_30_naming_it(tmp):
+    (tmp / "list.txt").write_text("uniform:1\nmissing.png\n")
+    result = torchprobe("run", model("tiny_gray_script"), "--layer", "conv1", "@list.txt",
+                        check=False, cwd=tmp)
+    assert result.returncode == 30, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "error: cannot use image 'missing.png': no such file (line 2 of 'list.txt')")
+
+
+def test_empty_folder_stimulus_exits_30_naming_it(tmp):
+    (tmp / "empty").mkdir()
+    result = torchprobe("run", model("tiny_gray_script"), "--layer", "conv1", "empty",
+                        check=False, cwd=tmp)
+    assert result.returncode == 30, result.stderr
+    assert result.stderr.splitlines()[0] == "error: directory 'empty' has no image files"
+
+
+# ---- a forward that rejects the input ----------------------------------------------------------
+
+# Models without torchprobe metadata (so torchprobe feeds its default: 3 channels), written by
+# PyTorch: one that takes 1 channel, one whose Linear fixes the input size to 3x8x8.
+MAKE_MODELS = """
+import sys
+import torch
+import torch.nn as nn
+
+
+class Gray(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv1(x)))
+
+
+class Fixed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 2, 3)
+        self.fc = nn.Linear(2 * 6 * 6, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv1(x), 1))
+
+
+torch.manual_seed(0)
+torch.jit.save(torch.jit.script(Gray().eval()), sys.argv[1] + "/gray_no_metadata.pt")
+torch.jit.save(torch.jit.trace(Fixed().eval(), torch.ones(1, 3, 8, 8)), sys.argv[1] + "/fixed_8x8.pt")
+"""
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    (folder / "make_models.py").write_text(MAKE_MODELS)
+    subprocess.run([PYTHON, str(folder / "make_models.py"), str(folder)], check=True)
+    return {name: str(folder / f"{name}.pt") for name in ("gray_no_metadata", "fixed_8x8")}
+
+
+def forward_error(result, model_path):
+    """The one error line (and a hint) of a failed forward; no TorchScript traceback."""
+    assert result.returncode == 40, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith(f"error: forward of model '{model_path}' failed on an input of shape ")
+    assert lines[1].startswith("hint: ")
+    assert "Traceback" not in result.stderr and "<--- HERE" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--layer", "bn"],
+    ["run", "--layer", "bn", "--no-crop"],
+    ["verify", "--layer", "bn"],
+    ["bn-check"],
+])
+def test_model_fed_another_number_of_channels_exits_40_naming_both(made, command):
+    path = made["gray_no_metadata"]
+    result = torchprobe(command[0], path, *command[1:], "noise:1@16x16", "--preprocess", "none",
+                        check=False)
+    error = forward_error(result, path)
+    assert "shape [1, 3, 16, 16]: " in error
+    assert "expected input[1, 3, 16, 16] to have 1 channels, but got 3 channels instead" in error
+    assert error.endswith("it expects 1 channel(s) (first convolution 'conv1', weight [4, 1, 3, 3])")
+    assert "--size" in result.stderr and "torchprobe layers" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["layers", "resnet18_script", "--input-size", "1x32x32"],
+                                     ["extract", "resnet18_script", "--layer", "conv1",
+                                      "--input-size", "1x32x32", "-o", "probe.pt"]])
+def test_layers_and_extract_with_another_number_of_channels_exit_40(tmp, command):
+    path = model(command[1])
+    result = torchprobe(command[0], path, *command[2:], check=False, cwd=tmp)
+    error = forward_error(result, path)
+    assert "shape [1, 1, 32, 32]: " in error and "to have 3 channels, but got 1 channels" in error
+    assert error.endswith("it expects input 3x224x224 (the model's metadata)")
+    assert "--input-size" in result.stderr
+    assert not any(tmp.iterdir())
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--layer", "conv1", "noise:1", "--size", "2x2"],
+    ["run", "--layer", "conv1", "noise:1", "--size", "2x2", "--no-crop"],
+    ["verify", "--layer", "conv2", "noise:1", "--size", "2x2"],
+    ["layers", "--input-size", "1x2x2"],
+    ["extract", "--layer", "conv2", "--input-size", "1x2x2", "-o", "probe.pt"],
+])
+def test_input_too_small_for_the_net_exits_40(tmp, command):
+    path = model("tiny_gray_script")
+    result = torchprobe(command[0], path, *command[1:], check=False, cwd=tmp)
+    error = forward_error(result, path)
+    assert "shape [1, 1, 2, 2]: " in error
+    assert "Kernel size can't be greater than actual input size" in error
+    assert error.endswith("it expects input 1x32x32 (the model's metadata)")
+    assert not any(tmp.iterdir())
+
+
+def test_model_with_a_fixed_input_size_exits_40(made):
+    path = made["fixed_8x8"]
+    common = ["run", path, "--layer", "fc", "noise:1", "--preprocess", "none"]
+    assert torchprobe(*common, "--size", "8x8").returncode == 0
+    result = torchprobe(*common, "--size", "16x16", check=False)
+    error = forward_error(result, path)
+    assert "shape [1, 3, 16, 16]: " in error and "mat1 and mat2 shapes cannot be multiplied" in error
+    assert error.endswith("it expects 3 channel(s) (first convolution 'conv1', weight [2, 3, 3, 3])")
+
+
+def test_stimuli_of_a_size_the_model_takes_run_although_the_default_size_fails(made):
+    # The default input (224x224, no metadata) fails; every stimulus brings the size it needs.
+    result = torchprobe("run", made["fixed_8x8"], "--layer", "fc", "noise:1@8x8", "noise:2@8x8",
+                        "--preprocess", "none")
+    assert result.returncode == 0 and result.stderr.startswith("summary: 2 stimuli")
 
 
 def test_output_to_unwritable_directory_fails_cleanly(tmp):

@@ -145,6 +145,33 @@ TEST(Capture, UnknownLayerSuggestsCloseNames) {
   }
 }
 
+TEST(Capture, ForwardFailureNamesModelShapeAndExpectationInOneLine) {
+  for (const char* name : {"tiny_gray_script", "tiny_gray_trace"}) {
+    Model model = eval_model(name);
+    auto program = CaptureProgram::build(model, {"conv1"}, {});
+    for (const auto& [input, why] :
+         {std::pair{noise_batch(3, 8, 8, 1), "expected input[1, 3, 8, 8] to have 1 channels"},
+          std::pair{noise_batch(1, 2, 2, 1), "Kernel size can't be greater than actual input size"}}) {
+      try {
+        program.run(input);
+        FAIL() << "expected ForwardError";
+      } catch (const ForwardError& e) {
+        const std::string what = e.what();
+        EXPECT_EQ(e.code(), ExitCode::kForward);
+        EXPECT_EQ(what.find("forward of model '" + test_model(name) + "' failed on an input of shape [1, " +
+                            std::to_string(input.size(1)) + ", " + std::to_string(input.size(2)) + ", " +
+                            std::to_string(input.size(3)) + "]: "),
+                  0u)
+            << what;
+        EXPECT_NE(what.find(why), std::string::npos) << what;
+        EXPECT_NE(what.find("it expects input 1x32x32 (the model's metadata)"), std::string::npos) << what;
+        EXPECT_EQ(what.find('\n'), std::string::npos) << "no TorchScript traceback: " << what;
+        EXPECT_NE(e.hint().find("--size"), std::string::npos);
+      }
+    }
+  }
+}
+
 TEST(CaptureRequest, ParsesCallIndexAndInputSuffix) {
   auto r = CaptureRequest::parse("layer1.0.relu#1:in");
   EXPECT_EQ(r.layer, "layer1.0.relu");
