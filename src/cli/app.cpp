@@ -3,6 +3,7 @@
 #include <torch/version.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 #include <map>
 
@@ -14,6 +15,11 @@
 namespace torchprobe::cli {
 
 int run(int argc, char** argv) {
+  // Past the file size limit (ulimit -f) the kernel sends SIGXFSZ, whose default action kills
+  // the process without a word and before any clean-up. Ignored, the write fails with EFBIG
+  // instead, which the writers report as a full disk (exit 50) after removing or cutting back
+  // what they wrote.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"torchprobe: capture what a TorchScript model's layers respond to"};
   app.require_subcommand(1);
   app.set_version_flag("--version",

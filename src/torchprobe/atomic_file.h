@@ -6,10 +6,19 @@
 //   out.stream() << text;
 //   out.commit();                                 // throws OutputError (e.g. disk full); else renamed
 //   // destroyed without commit(): the temporary file is removed, the destination untouched
-#include <fstream>
+//
+// A failed write (disk full, file size limit) is reported by commit() with the reason the system
+// gave, and the temporary file is removed on every failure: a failed commit() or any exception
+// that destroys the AtomicFile before commit().
+#include <memory>
+#include <ostream>
 #include <string>
 
 namespace torchprobe {
+
+namespace detail {
+class FdStreamBuffer;
+}
 
 class AtomicFile {
  public:
@@ -19,13 +28,25 @@ class AtomicFile {
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   std::ostream& stream() { return stream_; }
+  // Flushes and renames the temporary file over the destination. Throws OutputError.
   void commit();
 
+  // The temporary file's name: "DIR/.NAME.tmp.PID".
+  const std::string& temporary() const { return temporary_; }
+
  private:
+  void discard();
+
   std::string destination_;
   std::string temporary_;
-  std::ofstream stream_;
-  bool committed_ = false;
+  int fd_ = -1;
+  std::unique_ptr<detail::FdStreamBuffer> buffer_;
+  std::ostream stream_;
+  bool done_ = false;
 };
+
+// The OutputError for a write to `path` that failed with `err` (errno): for ENOSPC and EFBIG the
+// message says the disk or the file size limit is full.
+[[noreturn]] void throw_write_error(const std::string& path, int err, std::string hint = "");
 
 }  // namespace torchprobe

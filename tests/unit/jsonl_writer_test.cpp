@@ -1,7 +1,11 @@
 #include "torchprobe/output/jsonl_writer.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -98,6 +102,65 @@ TEST_F(JsonlWriterTest, ByteLimitStopsMidLine) {
   EXPECT_THROW(writer.flush(), OutputError);
   EXPECT_TRUE(hit);
   EXPECT_EQ(read(out), "{\"torchprobe\":1}\n{\"i");
+}
+
+// A real file size limit (ulimit -f) for the scope, with SIGXFSZ ignored as the CLI does, so
+// write(2) fails with EFBIG past the limit.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    saved_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, saved_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  void (*saved_handler_)(int) = nullptr;
+};
+
+TEST_F(JsonlWriterTest, FullDiskCutsTheFileBackToItsLastCompleteLine) {
+  std::string out = path("full.jsonl");
+  const std::string header = "{\"torchprobe\":1}\n";
+  const std::string first = "{\"id\":\"noise:1\",\"values\":[1,2,3]}\n";
+  {
+    FileSizeLimit limit(100);
+    JsonlWriter writer(out);
+    writer.header({{"torchprobe", 1}});
+    writer.record({{"id", "noise:1"}, {"values", {1, 2, 3}}});
+    writer.flush();
+    for (int i = 0; i < 10; ++i) writer.record({{"id", "noise:" + std::to_string(i + 2)}});
+    try {
+      writer.flush();  // 10 records of 18-19 bytes: past the 100-byte limit
+      ADD_FAILURE() << "the write past the file size limit succeeded";
+    } catch (const OutputError& e) {
+      EXPECT_EQ(e.code(), ExitCode::kOutput);
+      EXPECT_EQ(std::string(e.what()), "cannot write output '" + out +
+                                           "': the disk or the file size limit is full (" +
+                                           std::strerror(EFBIG) + ")");
+      EXPECT_NE(e.hint().find("--resume"), std::string::npos) << e.hint();
+    }
+  }
+  EXPECT_EQ(read(out), header + first) << "only the complete batches stay";
+  // Appending (what --resume does) continues after the last complete line.
+  JsonlWriter more(out, {JsonlOpen::kAppend});
+  more.record({{"id", "noise:2"}});
+  more.finish();
+  EXPECT_EQ(read(out), header + first + "{\"id\":\"noise:2\"}\n");
+}
+
+TEST_F(JsonlWriterTest, FullDiskOnTheHeaderLeavesAnEmptyFile) {
+  std::string out = path("header.jsonl");
+  FileSizeLimit limit(8);
+  JsonlWriter writer(out);
+  EXPECT_THROW(writer.header({{"torchprobe", 1}}), OutputError);
+  EXPECT_EQ(read(out), "");
 }
 
 TEST_F(JsonlWriterTest, UnwritableDirectoryIsAnOutputError) {

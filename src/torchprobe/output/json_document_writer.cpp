@@ -1,5 +1,6 @@
 #include "torchprobe/output/json_document_writer.h"
 
+#include <cerrno>
 #include <ostream>
 
 #include "torchprobe/atomic_file.h"
@@ -21,8 +22,10 @@ void JsonDocumentWriter::record(const nlohmann::json& record) {
 
 void JsonDocumentWriter::finish() {
   if (stream_) {
+    errno = 0;
     *stream_ << dump_json(document_, /*pretty=*/true) << "\n";
     stream_->flush();
+    if (!*stream_) throw_write_error("<stdout>", errno != 0 ? errno : EIO);
     return;
   }
   AtomicFile file(path_);

@@ -12,12 +12,13 @@ namespace torchprobe {
 
 class JsonDocumentWriter : public ResultSink {
  public:
-  explicit JsonDocumentWriter(std::string path);  // written atomically on finish()
+  // Written atomically on finish(): a temporary file renamed into place, removed on any failure.
+  explicit JsonDocumentWriter(std::string path);
   explicit JsonDocumentWriter(std::ostream& stream);
 
   void header(const nlohmann::json& header) override;
   void record(const nlohmann::json& record) override;
-  void finish() override;
+  void finish() override;  // throws OutputError (exit 50), e.g. when the disk is full
 
  private:
   std::string path_;

@@ -1,19 +1,25 @@
 #include "torchprobe/output/jsonl_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "torchprobe/atomic_file.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/json_text.h"
 
 namespace torchprobe {
 namespace {
 
-OutputError write_error(const std::string& path, int err) {
-  return OutputError(ExitCode::kOutput, "cannot write output '" + path + "': " + std::strerror(err));
+constexpr const char* kResumeHint =
+    "free disk space or raise the file size limit (ulimit -f), then rerun the same command with "
+    "--resume to continue";
+
+[[noreturn]] void throw_jsonl_write_error(const std::string& path, int err) {
+  throw_write_error(path, err, err == ENOSPC || err == EFBIG || err == EDQUOT ? kResumeHint : "");
 }
 
 }  // namespace
@@ -40,6 +46,8 @@ JsonlWriter::JsonlWriter(std::string path, Options options)
                       "cannot write output '" + path_ + "': " + std::strerror(err),
                       "check that the directory exists and is writable");
   }
+  struct stat status {};
+  if (::fstat(fd_, &status) == 0) complete_size_ = int64_t(status.st_size);
 }
 
 JsonlWriter::~JsonlWriter() {
@@ -63,15 +71,15 @@ void JsonlWriter::flush() {
   if (pending_.empty()) return;
   write_all(pending_);
   pending_.clear();
-  if (options_.sync && ::fsync(fd_) != 0) throw write_error(path_, errno);
+  if (options_.sync && ::fsync(fd_) != 0) throw_jsonl_write_error(path_, errno);
 }
 
 void JsonlWriter::finish() {
   flush();
-  if (::fsync(fd_) != 0 && errno != EINVAL) throw write_error(path_, errno);
+  if (::fsync(fd_) != 0 && errno != EINVAL) throw_jsonl_write_error(path_, errno);
   int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) throw write_error(path_, errno);
+  if (::close(fd) != 0) throw_jsonl_write_error(path_, errno);
 }
 
 void JsonlWriter::write_all(const std::string& text) {
@@ -86,12 +94,22 @@ void JsonlWriter::write_all(const std::string& text) {
     ssize_t n = ::write(fd_, text.data() + done, size - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw write_error(path_, errno);
+      int err = errno;
+      // A write that stopped part-way (disk full, file size limit) leaves a torn line: cut the
+      // file back to its last complete line, so it stays readable and --resume continues it.
+      // complete_size_ grows only by whole writes of `text`, which always ends with '\n'.
+      if (::ftruncate(fd_, complete_size_) != 0) {
+        // Not a regular file (a pipe, /dev/full): there is nothing to cut back.
+      }
+      throw_jsonl_write_error(path_, err);
     }
     done += std::size_t(n);
   }
   written_ += int64_t(size);
-  if (limited) {
+  if (!limited) {
+    complete_size_ += int64_t(size);
+  } else {
+    // NOTE: the simulated kill -9 leaves its torn line on purpose, as a real one would.
     if (options_.on_limit) options_.on_limit();
     throw OutputError(ExitCode::kOutput, "cannot write output '" + path_ + "': test byte limit " +
                                              std::to_string(options_.byte_limit) + " reached");

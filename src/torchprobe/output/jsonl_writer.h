@@ -1,7 +1,9 @@
 #pragma once
 // Writes results as JSON Lines: the header's fields on the first line, then one compact record
 // per line, appended with write(2) after every batch (flush()). A killed run therefore leaves
-// whole lines plus at most one torn last line, which --resume (resume.h) cuts off.
+// whole lines plus at most one torn last line, which --resume (resume.h) cuts off. A write that
+// fails (disk full, file size limit) cuts the file back to its last complete line itself and
+// throws OutputError (exit 50) saying so.
 //
 //   torchprobe::JsonlWriter out("responses.jsonl");     // OutputError (exit 51) if it exists
 //   probe.run(stimuli, out);                             // lines appear batch by batch
@@ -46,7 +48,7 @@ class JsonlWriter : public ResultSink {
 
   void header(const nlohmann::json& header) override;  // written and flushed at once
   void record(const nlohmann::json& record) override;  // held until flush()
-  void flush() override;                               // throws OutputError
+  void flush() override;                               // throws OutputError (see above)
   void finish() override;                              // throws OutputError
 
  private:
@@ -57,6 +59,7 @@ class JsonlWriter : public ResultSink {
   int fd_ = -1;
   std::string pending_;
   int64_t written_ = 0;
+  int64_t complete_size_ = 0;  // the file's size up to its last complete line
 };
 
 // The error for an output that exists when neither --force nor --resume allows touching it.
