@@ -47,18 +47,29 @@ def test_no_not_called_warning_when_every_layer_is_called():
 
 
 # A branch whose condition depends on the input's values is taken per stimulus by the hooks
-# (one stimulus per forward, full input). torchprobe batches stimuli and crops the input to the
-# receptive field, which changes what such a condition sees.
-@pytest.mark.xfail(strict=True, reason="batching evaluates a value-dependent branch over the batch")
-def test_value_dependent_branch_is_taken_per_stimulus_in_a_batch(tmp):
+# (one stimulus per forward, full input). A batch would take one branch for all its stimuli, so
+# torchprobe runs such a model one stimulus per forward; cropping the input changes what the
+# condition sees too.
+def test_value_dependent_branch_is_taken_per_stimulus_as_in_hooks(tmp):
     stimuli = ["noise:1", "uniform:3e+27"]
     ours = tmp / "ours.json"
-    torchprobe("run", UNTAKEN, "--layer", "never", "--layer", "head", *stimuli, "--no-crop",
-               "--preprocess", "none", "--batch-size", "2", "-o", ours)
+    result = torchprobe("run", UNTAKEN, "--layer", "never", "--layer", "head", *stimuli,
+                        "--no-crop", "--preprocess", "none", "--batch-size", "2", "-o", ours)
     ref = reference(UNTAKEN, ["never", "head"], stimuli, tmp / "ref.json")
     assert [s["not_called"] for s in ref["stimuli"]] == [["never"], []]
     ok, report = compare(ours, tmp / "ref.json")
     assert ok, report
+    assert "warning: the forward branches on the input's values (an if at " in result.stderr
+    assert "probing one stimulus per forward instead of batches of 2" in result.stderr
+    assert json.loads(ours.read_text())["batch_size"] == 1
+
+
+def test_layers_before_a_value_dependent_branch_are_still_batched():
+    # Truncated to 'body', the program no longer holds the branch.
+    result = torchprobe("run", UNTAKEN, "--layer", "body", "noise:1", "uniform:3e+27",
+                        "--preprocess", "none", "--batch-size", "2")
+    assert "branches on the input's values" not in result.stderr
+    assert json.loads(result.stdout)["batch_size"] == 2
 
 
 @pytest.mark.xfail(strict=True, reason="cropping to the receptive field changes what a "
