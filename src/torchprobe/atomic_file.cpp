@@ -78,9 +78,17 @@ AtomicFile::AtomicFile(std::string destination)
     : destination_(std::move(destination)), stream_(nullptr) {
   namespace fs = std::filesystem;
   fs::path dest(destination_);
+  std::error_code error;
+  fs::file_status status = fs::status(dest, error);
+  if (!error && fs::is_directory(status)) {
+    throw OutputError(ExitCode::kOutput, "cannot write output '" + destination_ +
+                      "': it is a directory", "give a file name, e.g. -o DIR/out.json");
+  }
+  direct_ = !error && fs::exists(status) && !fs::is_regular_file(status);
   std::string name = "." + dest.filename().string() + ".tmp." + std::to_string(::getpid());
-  temporary_ = (dest.parent_path() / name).string();
-  int fd = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  temporary_ = direct_ ? destination_ : (dest.parent_path() / name).string();
+  int flags = direct_ ? O_WRONLY | O_CLOEXEC : O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  int fd = ::open(temporary_.c_str(), flags, 0644);
   if (fd < 0) {
     throw OutputError(ExitCode::kOutput,
                       "cannot write output '" + destination_ + "': " + std::strerror(errno),
@@ -99,7 +107,7 @@ void AtomicFile::discard() {
   done_ = true;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  std::remove(temporary_.c_str());
+  if (!direct_) std::remove(temporary_.c_str());
 }
 
 void AtomicFile::commit() {
@@ -115,7 +123,7 @@ void AtomicFile::commit() {
     discard();
     throw_write_error(destination_, err);
   }
-  if (std::rename(temporary_.c_str(), destination_.c_str()) != 0) {
+  if (!direct_ && std::rename(temporary_.c_str(), destination_.c_str()) != 0) {
     err = errno;
     discard();
     throw OutputError(ExitCode::kOutput,

@@ -10,6 +10,8 @@
 // A failed write (disk full, file size limit) is reported by commit() with the reason the system
 // gave, and the temporary file is removed on every failure: a failed commit() or any exception
 // that destroys the AtomicFile before commit().
+// NOTE: a destination that exists and is not a regular file (/dev/stdout, a named pipe) is written
+// in place: renaming a file over a device node would replace the device (as root, it can).
 #include <memory>
 #include <ostream>
 #include <string>
@@ -43,6 +45,7 @@ class AtomicFile {
   std::unique_ptr<detail::FdStreamBuffer> buffer_;
   std::ostream stream_;
   bool done_ = false;
+  bool direct_ = false;  // the destination is a device or pipe: written in place, never replaced
 };
 
 // The OutputError for a write to `path` that failed with `err` (errno): for ENOSPC and EFBIG the

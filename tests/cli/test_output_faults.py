@@ -3,6 +3,8 @@ a directory that is not one, a pseudo-filesystem. Each exits 50 with one line na
 leaves no temporary file, and a JSON Lines output keeps only complete lines that --resume
 continues."""
 import json
+import os
+import stat
 import subprocess
 
 import pytest
@@ -89,3 +91,24 @@ def test_output_where_no_file_can_be_created_exits_50(tmp, name, parent, why):
     assert error == f"error: cannot write output '{out}': {why}"
     assert hint == "hint: check that the directory exists and is writable"
     assert sorted(p.name for p in tmp.iterdir()) == ["a-file"]
+
+
+def test_a_device_is_written_in_place_never_replaced(tmp):
+    # Renaming the temporary file over /dev/null would replace the device node (root can).
+    result = torchprobe("run", TINY, "--layer", "conv1", "-q", "-o", "/dev/null", "--force")
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    result = torchprobe("run", TINY, "--layer", "conv1", "-q", "-o", "/dev/full", "--force",
+                        check=False)
+    assert result.returncode == 50, result.stderr
+    assert "cannot write output '/dev/full': the disk or the file size limit is full" \
+        in error_lines(result)[0]
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_a_directory_as_output_exits_50(tmp):
+    (tmp / "out").mkdir()
+    result = torchprobe("run", TINY, "--layer", "conv1", "-o", tmp / "out", "--force", check=False)
+    assert result.returncode == 50, result.stderr
+    assert error_lines(result)[0] == f"error: cannot write output '{tmp / 'out'}': it is a directory"
+    assert list((tmp / "out").iterdir()) == []
