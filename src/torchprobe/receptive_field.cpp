@@ -1,5 +1,7 @@
 #include "torchprobe/receptive_field.h"
 
+#include "torchprobe/control_flow.h"
+
 #include <cmath>
 #include <limits>
 
@@ -102,6 +104,11 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
   CropPlan plan;
   plan.input = input;
   if (!readout.is_point()) return inactive(plan, "the readout is not a point readout");
+  // NOTE: a crop changes what `if x.sum() > t:` sees, so it could take another branch than the
+  // full input; the exactness check below runs on test inputs and would not notice.
+  if (auto where = value_dependent_control_flow(*program.graph())) {
+    return inactive(plan, "the forward branches on the input's values (" + *where + ")");
+  }
 
   // 1. The units to read, from one full-size run.
   at::Tensor probe_input = seeded_noise(1, channels, input, 1000);

@@ -25,7 +25,7 @@ HANDWRITTEN_CASES = [
     ("loop_module_list_script", ["blocks.0", "blocks.2.bn", "shared"], "center", "32x32"),
     ("loop_module_list_trace", ["stem", "blocks.1.conv"], "at:30,1", "36x32"),
     ("loop_shared_script", ["shared", "head"], "center", "48x40"),
-    ("untaken_branch_script", ["body", "head"], "center", "40x32"),
+    ("untaken_branch_trace", ["body", "head"], "center", "40x32"),  # the branch fixed by tracing
     ("tuple_output_script", ["stem", "split", "head"], "center", "32x32"),
     ("tuple_output_trace", ["split.a", "split.b"], "at:31,31", "32x32"),
     ("demo", ["stem", "stem.bn", "block1", "mixed"], "center", "64x64"),
@@ -89,7 +89,7 @@ def assert_same_responses(a_doc, b_doc):
     # BatchNorm1d on the flattened map (N, C, H*W)
     ("bn_variants_trace", ["bn1d_seq"], "layer 'bn1d_seq' is not a spatial map"),
     # the only layer asked for sits in an untaken branch
-    ("untaken_branch_script", ["never"], "nothing is captured"),
+    ("untaken_branch_trace", ["never"], "nothing is captured"),
 ])
 def test_handwritten_models_that_cannot_be_cropped_say_why(tmp, name, layers, reason):
     size = {"bn_variants": "16x16", "untaken_branch": "32x32"}[name.rsplit("_", 1)[0]]
@@ -123,3 +123,12 @@ def test_cropped_and_full_disagreeing_falls_back_and_gives_the_reference_numbers
     ref = reference(model("coord_conv_script"), layers, ["noise:4"], tmp / "ref.json")
     ok, report = compare(ours, tmp / "ref.json")
     assert ok, report
+
+
+def test_a_forward_that_branches_on_input_values_is_not_cropped(tmp):
+    # untaken_branch (scripted) runs `if x.sum() > 1e30:`: a crop sums fewer pixels, so it could
+    # take another branch than the full input; the exactness check's test inputs would not notice.
+    doc, stderr = probe(tmp, "untaken_branch_script", ["body", "head"], "center", "40x32")
+    assert doc["crop"]["used"] is False
+    assert doc["crop"]["reason"].startswith("the forward branches on the input's values (")
+    assert stderr.count("cropping not used") == 1

@@ -72,8 +72,6 @@ def test_layers_before_a_value_dependent_branch_are_still_batched():
     assert json.loads(result.stdout)["batch_size"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="cropping to the receptive field changes what a "
-                                       "value-dependent branch condition sees")
 def test_value_dependent_branch_is_taken_as_on_the_full_input(tmp):
     ours = tmp / "ours.json"
     torchprobe("run", UNTAKEN, "--layer", "never", "--layer", "head", "uniform:3e+27",
