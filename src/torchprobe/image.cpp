@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <utility>
 #include <vector>
 
 #include <opencv2/imgcodecs.hpp>
@@ -90,6 +91,36 @@ bool png_has_end_chunk(const std::vector<unsigned char>& b) {
   return false;
 }
 
+// The width and height a JPEG (its SOF segment) or PNG (IHDR) header declares, or {0, 0}.
+std::pair<std::size_t, std::size_t> declared_size(const std::vector<unsigned char>& b) {
+  const std::size_t n = b.size();
+  if (starts_with(b, "\x89PNG\r\n\x1a\n", 8) && n >= 24 && std::memcmp(b.data() + 12, "IHDR", 4) == 0) {
+    auto be32 = [&](std::size_t i) {
+      return (std::size_t(b[i]) << 24) | (std::size_t(b[i + 1]) << 16) |
+             (std::size_t(b[i + 2]) << 8) | b[i + 3];
+    };
+    return {be32(16), be32(20)};
+  }
+  if (!starts_with(b, "\xFF\xD8\xFF", 3)) return {0, 0};
+  std::size_t pos = 2;
+  while (pos + 4 <= n) {
+    if (b[pos] != 0xFF) return {0, 0};
+    while (pos < n && b[pos] == 0xFF) ++pos;
+    if (pos + 3 > n) return {0, 0};
+    const unsigned char marker = b[pos++];
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
+    const std::size_t length = (std::size_t(b[pos]) << 8) | b[pos + 1];
+    const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
+                       marker != 0xCC;
+    if (frame && pos + 7 <= n) {
+      return {(std::size_t(b[pos + 5]) << 8) | b[pos + 6], (std::size_t(b[pos + 3]) << 8) | b[pos + 4]};
+    }
+    if (marker == 0xDA || length < 2) return {0, 0};
+    pos += length;
+  }
+  return {0, 0};
+}
+
 std::string unsupported_format_name(const std::vector<unsigned char>& b) {
   if (starts_with(b, "GIF8", 4)) return "GIF";
   if (b.size() >= 12 && std::memcmp(b.data() + 4, "ftyp", 4) == 0) return "HEIF/AVIF";
@@ -121,6 +152,15 @@ cv::Mat decode(const std::string& path) {
   if (starts_with(bytes, "\x89PNG\r\n\x1a\n", 8) && !png_has_end_chunk(bytes)) {
     reject(path, "truncated PNG: the data ends before the IEND chunk",
            "the file was probably cut short while copying or downloading");
+  }
+  // NOTE: a few hundred bytes of JPEG can declare 40000x20000 pixels: refuse such a
+  // "decompression bomb" before OpenCV allocates gigabytes for it (OpenCV's own limit, the
+  // OPENCV_IO_MAX_IMAGE_PIXELS environment variable, is 2^30 pixels).
+  const auto [width, height] = declared_size(bytes);
+  if (width * height > kMaxImagePixels) {
+    reject(path, "its header declares " + std::to_string(width) + "x" + std::to_string(height) +
+           " pixels, more than the " + std::to_string(kMaxImagePixels) + " torchprobe decodes",
+           "downscale the image first (e.g. with ImageMagick's convert -resize)");
   }
   cv::Mat raw;
   try {

@@ -47,6 +47,10 @@
 
 namespace torchprobe {
 
+// JPEG and PNG files whose header declares more pixels than this (16384 x 16384) are refused
+// before decoding: a few hundred bytes can declare gigabytes of pixels.
+constexpr std::size_t kMaxImagePixels = std::size_t(1) << 28;
+
 // Float32 [channels, H, W]. Throws StimulusError naming the file (see above), UsageError for a
 // bad crop_pct.
 at::Tensor load_image(const std::string& path, int64_t channels, const Resize& resize);

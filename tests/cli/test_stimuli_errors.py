@@ -73,3 +73,32 @@ def test_range_outside_sweep_hints_at_sweep(tmp):
     result = torchprobe(*command("render", tmp, "grating:ori=0:180:15"), check=False)
     assert result.returncode == STIMULUS_ERROR
     assert "hint: ranges (START:STOP:STEP) and lists (A|B) need --sweep" in result.stderr
+
+
+def header_bombs(tmp):
+    """Small valid JPEG and PNG files whose headers are patched to declare 40000x20000 pixels
+    (800M: gigabytes once decoded), as the image fuzzer found with a 202-byte JPEG."""
+    import struct
+    import cv2
+    import numpy as np
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    ok, jpeg = cv2.imencode(".jpg", pixels)
+    jpeg = bytearray(jpeg.tobytes())
+    sof = jpeg.index(b"\xff\xc0")
+    jpeg[sof + 5:sof + 9] = struct.pack(">HH", 20000, 40000)  # height, width
+    ok, png = cv2.imencode(".png", pixels)
+    png = bytearray(png.tobytes())
+    png[16:24] = struct.pack(">II", 40000, 20000)  # width, height
+    (tmp / "bomb.jpg").write_bytes(bytes(jpeg))
+    (tmp / "bomb.png").write_bytes(bytes(png))
+    return [tmp / "bomb.jpg", tmp / "bomb.png"]
+
+
+@pytest.mark.parametrize("cmd", ["run", "render"])
+def test_an_image_declaring_billions_of_bytes_is_refused_before_decoding(tmp, cmd):
+    for path in header_bombs(tmp):
+        result = torchprobe(*command(cmd, tmp, path), check=False)
+        assert result.returncode == STIMULUS_ERROR, result.stderr
+        first = result.stderr.splitlines()[0]
+        assert first == (f"error: cannot use image '{path}': its header declares 40000x20000 "
+                         f"pixels, more than the 268435456 torchprobe decodes"), first
