@@ -13,32 +13,13 @@
 
 #include "torchprobe/errors.h"
 #include "torchprobe/output/json_document_writer.h"
+#include "file_size_limit.h"
 
 namespace torchprobe {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A real file size limit (ulimit -f) for the scope, with SIGXFSZ ignored as the CLI does, so
-// write(2) fails with EFBIG past the limit.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    saved_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    std::signal(SIGXFSZ, saved_handler_);
-  }
-
- private:
-  rlimit saved_{};
-  void (*saved_handler_)(int) = nullptr;
-};
+using test_support::FileSizeLimit;
 
 class AtomicFileTest : public ::testing::Test {
  protected:

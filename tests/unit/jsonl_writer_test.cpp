@@ -12,11 +12,13 @@
 
 #include "torchprobe/errors.h"
 #include "torchprobe/json_text.h"
+#include "file_size_limit.h"
 
 namespace torchprobe {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::FileSizeLimit;
 
 class JsonlWriterTest : public ::testing::Test {
  protected:
@@ -103,27 +105,6 @@ TEST_F(JsonlWriterTest, ByteLimitStopsMidLine) {
   EXPECT_TRUE(hit);
   EXPECT_EQ(read(out), "{\"torchprobe\":1}\n{\"i");
 }
-
-// A real file size limit (ulimit -f) for the scope, with SIGXFSZ ignored as the CLI does, so
-// write(2) fails with EFBIG past the limit.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    saved_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    std::signal(SIGXFSZ, saved_handler_);
-  }
-
- private:
-  rlimit saved_{};
-  void (*saved_handler_)(int) = nullptr;
-};
 
 TEST_F(JsonlWriterTest, FullDiskCutsTheFileBackToItsLastCompleteLine) {
   std::string out = path("full.jsonl");
