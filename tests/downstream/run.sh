@@ -10,7 +10,7 @@ trap 'rm -rf "$scratch"' EXIT
 cmake --install "$build" --prefix "$scratch/prefix" >/dev/null
 cmake -S "$source/tests/downstream" -B "$scratch/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$scratch/prefix" >/dev/null
-cmake --build "$scratch/build" >/dev/null
+cmake --build "$scratch/build" >"$scratch/build.log" 2>&1 || { cat "$scratch/build.log"; exit 1; }
 out=$("$scratch/build/downstream" "$source/models/demo.pt" stem.bn)
 echo "$out"
 [ "$out" = "stem.bn [1, 16, 32, 32]" ]
