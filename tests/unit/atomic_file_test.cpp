@@ -14,6 +14,7 @@
 #include "torchprobe/errors.h"
 #include "torchprobe/output/json_document_writer.h"
 #include "file_size_limit.h"
+#include "scratch_dir.h"
 
 namespace torchprobe {
 namespace {
@@ -21,29 +22,9 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::FileSizeLimit;
 
-class AtomicFileTest : public ::testing::Test {
+class AtomicFileTest : public test_support::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("torchprobe-atomic-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename());
-    return names;
-  }
-  static std::string read(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  fs::path dir_;
+  AtomicFileTest() : ScratchDirTest("atomic") {}
 };
 
 TEST_F(AtomicFileTest, DestinationAppearsOnlyOnCommit) {

@@ -13,6 +13,7 @@
 #include "torchprobe/errors.h"
 #include "torchprobe/json_text.h"
 #include "file_size_limit.h"
+#include "scratch_dir.h"
 
 namespace torchprobe {
 namespace {
@@ -20,24 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::FileSizeLimit;
 
-class JsonlWriterTest : public ::testing::Test {
+class JsonlWriterTest : public test_support::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("torchprobe-jsonl-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  static std::string read(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  fs::path dir_;
+  JsonlWriterTest() : ScratchDirTest("jsonl") {}
 };
 
 TEST_F(JsonlWriterTest, WritesTheHeaderAtOnceAndRecordsOnFlush) {
