@@ -3,6 +3,8 @@
 #include <set>
 #include <utility>
 
+#include "torchprobe/source_line.h"
+
 namespace torchprobe {
 namespace {
 
@@ -59,20 +61,9 @@ std::shared_ptr<Graph> callee_graph(Node* node) {
 }
 
 std::string location_of(Node* node) {
-  const auto& range = node->sourceRange();
-  auto location = range.file_line_col();
   std::string what = node->kind() == c10::prim::If ? "an if" : "a loop";
-  if (!location || !range.source()) return what;
-  auto [file, line, column] = *location;
-  (void)column;
-  const auto& source = range.source();
-  std::string text = source->get_line(source->lineno_for_offset(range.start())).str();
-  auto first = text.find_first_not_of(" \t");
-  text = first == std::string::npos ? "" : text.substr(first);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  auto slash = file.rfind('/');
-  return what + " at " + (slash == std::string::npos ? file : file.substr(slash + 1)) + ":" +
-         std::to_string(line) + ": " + text;
+  std::string where = source_line(node);
+  return where.empty() ? what : what + " at " + where;
 }
 
 // A call stack entry: the call node whose callee graph is being searched.

@@ -11,6 +11,7 @@
 #include "torchprobe/capture.h"
 #include "torchprobe/layers.h"
 #include "torchprobe/module_paths.h"
+#include "torchprobe/source_line.h"
 
 namespace torchprobe {
 namespace {
@@ -18,22 +19,14 @@ namespace {
 using torch::jit::Node;
 using torch::jit::Value;
 
+// The node's line of saved code (source_line.h), shortened to fit a table row.
 std::string source_of(Node* node) {
-  const auto& range = node->sourceRange();
-  auto location = range.file_line_col();
-  if (!location || !range.source()) return "";
-  auto [file, line, column] = *location;
-  // The whole line of the archive's code that holds the op (TorchScript re-serialises the
-  // model's Python, so this is the saved code, not the original file).
-  const auto& source = range.source();
-  std::string text = source->get_line(source->lineno_for_offset(range.start())).str();
-  auto first = text.find_first_not_of(" \t");
-  text = first == std::string::npos ? "" : text.substr(first);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.size() > 100) text = text.substr(0, 97) + "...";
-  auto slash = file.rfind('/');
-  return (slash == std::string::npos ? file : file.substr(slash + 1)) + ":" + std::to_string(line) +
-         ": " + text;
+  std::string text = source_line(node);
+  const std::size_t code = text.find(": ");
+  if (code != std::string::npos && text.size() - code - 2 > 100) {
+    text = text.substr(0, code + 2 + 97) + "...";
+  }
+  return text;
 }
 
 bool produces_tensor(Node* node) {
