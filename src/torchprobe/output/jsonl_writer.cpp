@@ -98,9 +98,8 @@ void JsonlWriter::write_all(const std::string& text) {
       // A write that stopped part-way (disk full, file size limit) leaves a torn line: cut the
       // file back to its last complete line, so it stays readable and --resume continues it.
       // complete_size_ grows only by whole writes of `text`, which always ends with '\n'.
-      if (::ftruncate(fd_, complete_size_) != 0) {
-        // Not a regular file (a pipe, /dev/full): there is nothing to cut back.
-      }
+      // Fails harmlessly on what is not a regular file (a pipe, /dev/full): nothing to cut back.
+      (void)::ftruncate(fd_, complete_size_);
       throw_jsonl_write_error(path_, err);
     }
     done += std::size_t(n);
