@@ -29,6 +29,8 @@ struct PreparedBatch {
   std::vector<int64_t> indices;             // stimuli stacked into `input`, in order
   std::vector<std::optional<std::string>> sha256;  // per stacked stimulus (files only)
   at::Tensor input;                         // [n, C, H, W]; undefined when no stimulus rendered
+  int64_t height = 0, width = 0;            // the stimuli's input size (H, W unless cropped)
+  bool cropped = false;                     // input holds only the default crop box
   std::vector<std::pair<int64_t, std::string>> failed;  // skipped stimuli: index and message
 };
 

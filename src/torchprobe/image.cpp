@@ -15,6 +15,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "torchprobe/errors.h"
+#include "torchprobe/sha256.h"
 
 namespace torchprobe {
 namespace {
@@ -137,7 +138,8 @@ std::string lower(std::string s) {
 // Round half to even, as Python's round() (and so torchvision's center_crop).
 int64_t round_half_even(double v) { return int64_t(std::nearbyint(v)); }
 
-cv::Mat decode(const std::string& path) {
+// Also sets `sha256` to the digest of the bytes decoded (the file is read once).
+cv::Mat decode(const std::string& path, std::string& sha256) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) reject(path, "no such file");
   if (S_ISDIR(info.st_mode)) reject(path, "is a directory");
@@ -145,6 +147,7 @@ cv::Mat decode(const std::string& path) {
   if (info.st_size == 0) reject(path, "the file is empty (0 bytes)");
   std::vector<unsigned char> bytes = read_bytes(path);
   if (bytes.empty()) reject(path, "the file is empty (0 bytes)");
+  sha256 = sha256_bytes(bytes.data(), bytes.size());
   if (starts_with(bytes, "\xFF\xD8\xFF", 3) && !jpeg_has_end_marker(bytes)) {
     reject(path, "truncated JPEG: the data ends before the end-of-image marker (FF D9)",
            "the file was probably cut short while copying or downloading");
@@ -233,24 +236,28 @@ std::vector<std::vector<double>> channel_mix(const std::string& path, int stored
 template <typename T>
 void resample(const cv::Mat& raw, const Taps& ty, const Taps& tx,
               const std::vector<std::vector<double>>& mix, double scale, double* out) {
-  const int k = raw.channels();
-  const std::size_t row_len = std::size_t(raw.cols) * std::size_t(k);
+  const std::size_t k = std::size_t(raw.channels());
   const std::size_t h = ty.w.size(), w = tx.w.size(), c = mix.size();
+  if (h == 0 || w == 0) return;
+  // Only the source columns the output reads are blended (a region reads a few of them).
+  const std::size_t first = std::size_t(*std::min_element(tx.i0.begin(), tx.i0.end()));
+  const std::size_t last = std::size_t(*std::max_element(tx.i1.begin(), tx.i1.end()));
+  const std::size_t row_len = (last - first + 1) * k;
   std::vector<double> row(row_len);
-  std::vector<double> v(std::size_t(k), 0.0);
+  std::vector<double> v(k, 0.0);
   for (std::size_t y = 0; y < h; ++y) {
-    const T* a = raw.ptr<T>(ty.i0[y]);
-    const T* b = raw.ptr<T>(ty.i1[y]);
+    const T* a = raw.ptr<T>(ty.i0[y]) + first * k;
+    const T* b = raw.ptr<T>(ty.i1[y]) + first * k;
     const double wy = ty.w[y];
     for (std::size_t i = 0; i < row_len; ++i) row[i] = (1.0 - wy) * double(a[i]) + wy * double(b[i]);
     for (std::size_t x = 0; x < w; ++x) {
-      const std::size_t p0 = std::size_t(tx.i0[x]) * std::size_t(k);
-      const std::size_t p1 = std::size_t(tx.i1[x]) * std::size_t(k);
+      const std::size_t p0 = (std::size_t(tx.i0[x]) - first) * k;
+      const std::size_t p1 = (std::size_t(tx.i1[x]) - first) * k;
       const double wx = tx.w[x];
-      for (int j = 0; j < k; ++j) v[std::size_t(j)] = (1.0 - wx) * row[p0 + std::size_t(j)] + wx * row[p1 + std::size_t(j)];
+      for (std::size_t j = 0; j < k; ++j) v[j] = (1.0 - wx) * row[p0 + j] + wx * row[p1 + j];
       for (std::size_t ch = 0; ch < c; ++ch) {
         double sum = 0;
-        for (int j = 0; j < k; ++j) sum += mix[ch][std::size_t(j)] * v[std::size_t(j)];
+        for (std::size_t j = 0; j < k; ++j) sum += mix[ch][j] * v[j];
         out[(ch * h + y) * w + x] = sum * scale;
       }
     }
@@ -290,8 +297,15 @@ bool has_image_extension(const std::string& path) {
   return false;
 }
 
-at::Tensor load_image(const std::string& path, int64_t channels, const Resize& resize) {
-  cv::Mat raw = decode(path);
+LoadedImage load_image_region(const std::string& path, int64_t channels, const Resize& resize,
+                              const PixelRegion& region) {
+  const Size2 target = resize.size;
+  if (region.top < 0 || region.left < 0 || region.height < 1 || region.width < 1 ||
+      region.top + region.height > target.height || region.left + region.width > target.width) {
+    throw Error(ExitCode::kInternal, "pixel region outside the " + to_string(target) + " image");
+  }
+  LoadedImage image;
+  cv::Mat raw = decode(path, image.sha256);
   if (!raw.isContinuous()) raw = raw.clone();
   double scale = 1.0;
   switch (raw.depth()) {
@@ -301,24 +315,30 @@ at::Tensor load_image(const std::string& path, int64_t channels, const Resize& r
     default: reject(path, "unsupported pixel depth (expected 8-bit, 16-bit or 32-bit float)");
   }
   const auto mix = channel_mix(path, raw.channels(), channels);
-  const Size2 target = resize.size;
+  // Output pixel (y, x) of the region is pixel (top + y, left + x) of the whole target image:
+  // the same taps, so the same values.
   Taps ty, tx;
   if (resize.fit == Fit::kStretch) {
-    ty = bilinear_taps(raw.rows, target.height, 0, target.height);
-    tx = bilinear_taps(raw.cols, target.width, 0, target.width);
+    ty = bilinear_taps(raw.rows, target.height, region.top, region.height);
+    tx = bilinear_taps(raw.cols, target.width, region.left, region.width);
   } else {
     CropBox box = crop_box({raw.rows, raw.cols}, target, resize.crop_pct);
-    ty = bilinear_taps(raw.rows, box.resized.height, box.top, target.height);
-    tx = bilinear_taps(raw.cols, box.resized.width, box.left, target.width);
+    ty = bilinear_taps(raw.rows, box.resized.height, box.top + region.top, region.height);
+    tx = bilinear_taps(raw.cols, box.resized.width, box.left + region.left, region.width);
   }
-  at::Tensor out = at::empty({channels, target.height, target.width}, at::kDouble);
+  at::Tensor out = at::empty({channels, region.height, region.width}, at::kDouble);
   double* data = out.data_ptr<double>();
   switch (raw.depth()) {
     case CV_8U: resample<uint8_t>(raw, ty, tx, mix, scale, data); break;
     case CV_16U: resample<uint16_t>(raw, ty, tx, mix, scale, data); break;
     default: resample<float>(raw, ty, tx, mix, scale, data); break;
   }
-  return out.to(at::kFloat);
+  image.pixels = out.to(at::kFloat);
+  return image;
+}
+
+at::Tensor load_image(const std::string& path, int64_t channels, const Resize& resize) {
+  return load_image_region(path, channels, resize, PixelRegion::whole(resize.size)).pixels;
 }
 
 at::Tensor load_image(const std::string& path, int64_t channels, const Size2& size) {

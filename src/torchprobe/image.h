@@ -57,6 +57,17 @@ at::Tensor load_image(const std::string& path, int64_t channels, const Resize& r
 // Same, with Fit::kStretch to `size`.
 at::Tensor load_image(const std::string& path, int64_t channels, const Size2& size);
 
+struct LoadedImage {
+  at::Tensor pixels;   // float32 [channels, region.height, region.width]
+  std::string sha256;  // of the file's bytes, as read for decoding
+};
+// Only `region` of what load_image gives: the same values as
+// load_image(path, channels, resize).narrow(1, top, height).narrow(2, left, width), computing
+// only those pixels (receptive-field cropping prepares just the crop box). Throws as load_image;
+// Error(kInternal) for a region outside resize.size.
+LoadedImage load_image_region(const std::string& path, int64_t channels, const Resize& resize,
+                              const PixelRegion& region);
+
 // Where Fit::kCrop resizes an image of `image` size to, and the crop's top-left corner in it.
 struct CropBox {
   Size2 resized;

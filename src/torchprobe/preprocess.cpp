@@ -137,6 +137,13 @@ at::Tensor Preprocessing::pixels(const StimulusSpec& spec) const {
   return render_stimulus(spec, channels, resize());
 }
 
+RenderedStimulus Preprocessing::prepare_region(const StimulusSpec& spec,
+                                              const PixelRegion& region) const {
+  RenderedStimulus out = render_stimulus_region(spec, channels, resize(), region);
+  out.pixels = normalize(out.pixels);
+  return out;
+}
+
 at::Tensor Preprocessing::normalize(const at::Tensor& pixels) const {
   if (mean.empty()) return pixels;
   const int64_t c = pixels.size(0);

@@ -48,6 +48,10 @@ struct Preprocessing {
   at::Tensor normalize(const at::Tensor& pixels) const;  // float32 [C,H,W] -> [C,H,W]
   // normalize(pixels(spec)): what the model gets for this stimulus. Throws StimulusError.
   at::Tensor prepare(const StimulusSpec& spec) const { return normalize(pixels(spec)); }
+  // prepare(spec) narrowed to `region` (of the stimulus's size), computing only those pixels:
+  // normalisation is per pixel, so the values are the same. With a file's SHA-256, read along.
+  // Throws StimulusError.
+  RenderedStimulus prepare_region(const StimulusSpec& spec, const PixelRegion& region) const;
   nlohmann::json to_json() const;
 };
 

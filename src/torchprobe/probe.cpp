@@ -96,13 +96,12 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
   }
 }
 
-const CropPlan* Probe::crop_plan_for(const at::Tensor& input) {
+const CropPlan* Probe::crop_plan_for(const Size2& size, int64_t channels) {
   if (!options_.crop || !options_.readout.is_point()) return nullptr;
-  std::pair<int64_t, int64_t> key{input.size(2), input.size(3)};
+  std::pair<int64_t, int64_t> key{size.height, size.width};
   auto found = crop_plans_.find(key);
   if (found == crop_plans_.end()) {
-    found = crop_plans_.emplace(key, plan_crop(program_, options_.readout, input.size(1),
-                                               Size2{input.size(2), input.size(3)})).first;
+    found = crop_plans_.emplace(key, plan_crop(program_, options_.readout, channels, size)).first;
   }
   return found->second.active ? &found->second : nullptr;
 }
@@ -172,13 +171,14 @@ BatchPlan Probe::plan(const std::vector<StimulusSpec>& stimuli, const Shard& sha
   return plan;
 }
 
-nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index, const at::Tensor& input,
+nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index,
+                                 const std::vector<int64_t>& input_shape,
                                  const std::optional<std::string>& sha256,
                                  const Captures& captures, int64_t n, const CropPlan* crop) const {
   nlohmann::json record;
   record["id"] = spec.id;
   record["index"] = index;
-  record["input_shape"] = {1, input.size(1), input.size(2), input.size(3)};
+  record["input_shape"] = input_shape;
   if (sha256) record["sha256"] = *sha256;
   nlohmann::json responses = nlohmann::json::object();
   for (const auto& capture : captures.captures) {
@@ -225,34 +225,35 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
     first_batch = std::size_t(after - plan.begin.begin()) - 1;
   }
 
+  // With an active crop for the default size, batches of that size are prepared as their crop
+  // box only: the same values as cropping the whole input (prepare_region), but resizing and
+  // normalising touch a few pixels instead of all. Not when the whole input is wanted
+  // (on_input: --dump-inputs).
+  const bool prepare_crop_box = default_crop_.active && !options_.on_input;
   // Runs on the loader's worker threads: everything up to the stacked input tensor.
   auto prepare = [&](std::size_t b) {
     detail::PreparedBatch out;
+    const Size2 size = input_size(stimuli[std::size_t(plan.order[plan.begin[b]])]);
+    out.height = size.height;
+    out.width = size.width;
+    out.cropped = prepare_crop_box && size == preprocessing_.size;
+    const PixelRegion region = out.cropped ? default_crop_.region() : PixelRegion::whole(size);
     std::vector<at::Tensor> inputs;
     for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
       const int64_t index = plan.order[j];
       const StimulusSpec& spec = stimuli[std::size_t(index)];
       try {
-        at::Tensor input = preprocessing_.prepare(spec);
-        if (options_.on_input) options_.on_input(spec, input);
-        const Size2 expected = input_size(spec);
-        if (input.size(1) != expected.height || input.size(2) != expected.width) {
+        RenderedStimulus input = preprocessing_.prepare_region(spec, region);
+        if (options_.on_input) options_.on_input(spec, input.pixels);
+        if (input.pixels.size(1) != region.height || input.pixels.size(2) != region.width) {
           throw Error(ExitCode::kInternal, "stimulus '" + spec.id + "' was rendered at " +
-                                               std::to_string(input.size(1)) + "x" +
-                                               std::to_string(input.size(2)) + ", planned at " +
-                                               to_string(expected));
+                                               std::to_string(input.pixels.size(1)) + "x" +
+                                               std::to_string(input.pixels.size(2)) +
+                                               ", planned at " + to_string(region.size()));
         }
-        std::optional<std::string> digest;
-        if (spec.is_file()) {
-          try {
-            digest = sha256_file(spec.path);
-          } catch (const std::runtime_error& e) {
-            throw StimulusError("cannot read stimulus '" + spec.id + "': " + e.what());
-          }
-        }
-        inputs.push_back(std::move(input));
+        inputs.push_back(std::move(input.pixels));
         out.indices.push_back(index);
-        out.sha256.push_back(std::move(digest));
+        out.sha256.push_back(std::move(input.sha256));
       } catch (const StimulusError& e) {
         if (!control.skip_bad) throw;
         out.failed.emplace_back(index, e.what());
@@ -274,8 +275,13 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
     Captures captures;
     const CropPlan* crop = nullptr;
     if (batch.input.defined()) {
-      crop = crop_plan_for(batch.input);
-      captures = program_.run(crop ? crop->crop(batch.input) : batch.input);
+      if (batch.cropped) {
+        crop = &default_crop_;
+        captures = program_.run(batch.input);
+      } else {
+        crop = crop_plan_for({batch.height, batch.width}, batch.input.size(1));
+        captures = program_.run(crop ? crop->crop(batch.input) : batch.input);
+      }
       summary.batches += 1;
       for (const auto& name : captures.not_called) {
         if (warned_not_called.insert(name).second) {
@@ -284,6 +290,8 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
         }
       }
     }
+    std::vector<int64_t> input_shape;
+    if (batch.input.defined()) input_shape = {1, batch.input.size(1), batch.height, batch.width};
     std::size_t stacked = 0;
     std::size_t failed = 0;
     for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
@@ -300,7 +308,7 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
         ++failed;
       } else {
         if (!written) {
-          sink.record(record_for(stimuli[std::size_t(index)], index, batch.input,
+          sink.record(record_for(stimuli[std::size_t(index)], index, input_shape,
                                  batch.sha256[stacked], captures, int64_t(stacked), crop));
           progress.done += 1;
         }

@@ -118,8 +118,9 @@ class Probe {
   }
   Size2 input_size(const StimulusSpec& spec) const;
   // The crop plan for a batch's input size (planned once per size), or nullptr when not cropping.
-  const CropPlan* crop_plan_for(const at::Tensor& input);
-  nlohmann::json record_for(const StimulusSpec& spec, int64_t index, const at::Tensor& input,
+  const CropPlan* crop_plan_for(const Size2& size, int64_t channels);
+  nlohmann::json record_for(const StimulusSpec& spec, int64_t index,
+                            const std::vector<int64_t>& input_shape,
                             const std::optional<std::string>& sha256, const Captures& captures,
                             int64_t n, const CropPlan* crop = nullptr) const;
 

@@ -45,6 +45,7 @@ struct CropPlan {
   };
   std::map<std::string, Target> targets;  // by capture name
 
+  PixelRegion region() const { return {y0, x0, height, width}; }
   at::Tensor crop(const at::Tensor& batch) const;
   // Reads stimulus n of a capture of the cropped program as the uncropped readout would.
   Response read(const Capture& capture, int64_t n) const;

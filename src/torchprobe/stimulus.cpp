@@ -222,4 +222,16 @@ at::Tensor render_stimulus(const StimulusSpec& spec, int64_t channels, const Siz
   return render_stimulus(spec, channels, Resize(size));
 }
 
+RenderedStimulus render_stimulus_region(const StimulusSpec& spec, int64_t channels,
+                                        const Resize& resize, const PixelRegion& region) {
+  if (spec.is_file()) {
+    LoadedImage image = load_image_region(spec.path, channels, resize, region);
+    return {std::move(image.pixels), std::move(image.sha256)};
+  }
+  // Synthetic stimuli are cheap to make whole.
+  at::Tensor whole = render_stimulus(spec, channels, resize);
+  return {whole.narrow(1, region.top, region.height).narrow(2, region.left, region.width).contiguous(),
+          std::nullopt};
+}
+
 }  // namespace torchprobe

@@ -36,6 +36,13 @@ struct Size2 {
 Size2 parse_size(const std::string& text);  // "HxW", throws UsageError
 std::string to_string(const Size2& size);
 
+// Rows [top, top + height) and columns [left, left + width) of an image.
+struct PixelRegion {
+  int64_t top = 0, left = 0, height = 0, width = 0;
+  static PixelRegion whole(const Size2& size) { return {0, 0, size.height, size.width}; }
+  Size2 size() const { return {height, width}; }
+};
+
 // How an image file is brought to the target size (synthetic stimuli are made at it).
 enum class Fit {
   kStretch,  // resize to exactly H x W, ignoring the aspect ratio
@@ -96,6 +103,16 @@ bool is_synthetic_spec(const std::string& text);
 at::Tensor render_stimulus(const StimulusSpec& spec, int64_t channels, const Resize& resize);
 // Same, with Fit::kStretch.
 at::Tensor render_stimulus(const StimulusSpec& spec, int64_t channels, const Size2& size);
+
+struct RenderedStimulus {
+  at::Tensor pixels;                  // float32 [channels, region.height, region.width]
+  std::optional<std::string> sha256;  // files: the digest of the bytes decoded
+};
+// Only `region` of render_stimulus's image (the same values, see load_image_region), and the
+// file's SHA-256 read along. The region must lie inside the stimulus's size. Throws as
+// render_stimulus.
+RenderedStimulus render_stimulus_region(const StimulusSpec& spec, int64_t channels,
+                                        const Resize& resize, const PixelRegion& region);
 
 // The shortest text that reads back as `v` ("0.5", "15", "1e-05"); -0 is written "0".
 std::string format_number(double v);
