@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <unordered_set>
 
 #include "torchprobe/errors.h"
@@ -156,6 +157,8 @@ Model Model::load(const std::string& path) {
   Model model;
   model.path_ = path;
   torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
+  // Hashing a large model file takes about as long as loading it: do both at once.
+  std::future<std::string> digest = std::async(std::launch::async, [path] { return sha256_file(path); });
   try {
     model.module_ = torch::jit::load(path, c10::nullopt, extra);
   } catch (const c10::Error& e) {
@@ -163,7 +166,7 @@ Model Model::load(const std::string& path) {
   } catch (const std::exception& e) {
     fail(ExitCode::kModelLoad, path, e.what());
   }
-  model.sha256_ = sha256_file(path);
+  model.sha256_ = digest.get();
   const std::string& meta_text = extra[kMetadataFile];
   if (!meta_text.empty()) {
     model.metadata_ = nlohmann::json::parse(meta_text, nullptr, /*allow_exceptions=*/false);

@@ -2,6 +2,7 @@
 
 #include "torchprobe/control_flow.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -29,18 +30,23 @@ class NanProbe {
            const std::map<std::string, CropPlan::Target>& targets)
       : program_(program), input_(input), targets_(targets) {}
 
+  // Whether every target unit is finite in these captures.
+  bool finite_in(const Captures& out) const {
+    using at::indexing::Slice;
+    for (const auto& capture : out.captures) {
+      const auto& t = targets_.at(capture.name);
+      if (!at::isfinite(capture.value.index({0, Slice(), t.y, t.x})).all().item<bool>()) return false;
+    }
+    return true;
+  }
+
   // Whether every target unit stays finite when the input outside `box` is NaN.
   bool finite_outside(const Box& box) const {
     at::Tensor x = at::full_like(input_, std::numeric_limits<float>::quiet_NaN());
     using at::indexing::Slice;
     x.index_put_({Slice(), Slice(), Slice(box.y0, box.y1), Slice(box.x0, box.x1)},
                  input_.index({Slice(), Slice(), Slice(box.y0, box.y1), Slice(box.x0, box.x1)}));
-    Captures out = program_.run(x);
-    for (const auto& capture : out.captures) {
-      const auto& t = targets_.at(capture.name);
-      if (!at::isfinite(capture.value.index({0, Slice(), t.y, t.x})).all().item<bool>()) return false;
-    }
-    return true;
+    return finite_in(program_.run(x));
   }
 
  private:
@@ -64,6 +70,28 @@ int64_t power_of_two_stride(int64_t input, int64_t output) {
   if (output <= 0) return 1;
   double ratio = double(input) / double(output);
   return int64_t(1) << int64_t(std::lround(std::log2(std::max(1.0, ratio))));
+}
+
+// The input pixels under the units read out: unit (y, x) of a layer with cumulative stride s
+// sits over input rows y*s .. y*s+s-1 (clipped to the input); the box holds all of them.
+Box units_box(const std::map<std::string, CropPlan::Target>& targets,
+              const std::map<std::string, int64_t>& strides, const Size2& input) {
+  Box box{input.height, 0, input.width, 0};
+  for (const auto& [name, t] : targets) {
+    const int64_t s = strides.at(name);
+    box.y0 = std::min(box.y0, std::min(t.y * s, input.height - 1));
+    box.y1 = std::max(box.y1, std::min(t.y * s + s, input.height));
+    box.x0 = std::min(box.x0, std::min(t.x * s, input.width - 1));
+    box.x1 = std::max(box.x1, std::min(t.x * s + s, input.width));
+  }
+  box.y1 = std::max(box.y1, box.y0 + 1);
+  box.x1 = std::max(box.x1, box.x0 + 1);
+  return box;
+}
+
+Box expanded(const Box& b, int64_t margin, const Size2& input) {
+  return {std::max<int64_t>(0, b.y0 - margin), std::min(input.height, b.y1 + margin),
+          std::max<int64_t>(0, b.x0 - margin), std::min(input.width, b.x1 + margin)};
 }
 
 CropPlan inactive(CropPlan plan, std::string reason) {
@@ -132,15 +160,55 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
     stride = std::max(stride, s);
   }
 
-  // 2. The smallest box whose complement the units do not depend on.
+  // 2. The smallest box whose complement the units do not depend on. Each run of the program
+  // here is on the full input, so the search keeps their number small: a box around the units'
+  // own pixels grows (its margin doubling) until the units stay finite with NaN outside it, then
+  // each side moves in by binary search within what the growing tested. Every box kept has
+  // passed the NaN test or contains one that has, so the result does not rest on what the
+  // search assumes. A box that would cover most of the input is not searched for: it would not
+  // be used (3.).
   NanProbe nan(program, probe_input, plan.targets);
-  Box box{0, input.height, 0, input.width};
-  if (!nan.finite_outside(box)) return inactive(plan, "the units are not finite on a test input");
-  box.y0 = search_max(0, input.height - 1, [&](int64_t v) { return nan.finite_outside({v, box.y1, box.x0, box.x1}); });
-  box.x0 = search_max(0, input.width - 1, [&](int64_t v) { return nan.finite_outside({box.y0, box.y1, v, box.x1}); });
-  box.y1 = input.height - search_max(0, input.height - box.y0 - 1, [&](int64_t v) {
+  if (!nan.finite_in(full)) return inactive(plan, "the units are not finite on a test input");
+  auto too_big = [&](const Box& b) {
+    return (b.y1 - b.y0) * (b.x1 - b.x0) * 10 > input.height * input.width * 7;
+  };
+  const Box units = units_box(plan.targets, strides, input);
+  if (too_big(units)) {
+    return inactive(plan, "the receptive field covers most of the input: the units read out "
+                          "cover most of it");
+  }
+  Box box = units;
+  for (int64_t margin = 4;; margin *= 2) {
+    Box grown = expanded(units, margin, input);
+    if (too_big(grown)) {
+      // The largest box around the units that could still be worth cropping.
+      int64_t fits = search_max(0, margin, [&](int64_t m) { return !too_big(expanded(units, m, input)); });
+      grown = expanded(units, fits, input);
+      if (!nan.finite_outside(grown)) {
+        return inactive(plan, "the receptive field covers most of the input: the units depend on "
+                              "pixels outside the " + std::to_string(grown.y1 - grown.y0) + "x" +
+                              std::to_string(grown.x1 - grown.x0) + " box around them (of " +
+                              to_string(input) + ")");
+      }
+      box = grown;
+      break;
+    }
+    if (nan.finite_outside(grown)) {
+      box = grown;
+      break;
+    }
+  }
+  // Each side moves at most to the units' own pixels (a sound bound: the result may only be
+  // larger than the smallest box for a unit that does not depend on its own position). The
+  // top and left sides move in steps of the stride: the crop's origin is rounded down to a
+  // multiple of it anyway (3.).
+  box.y0 = stride * search_max(box.y0 / stride, units.y0 / stride, [&](int64_t k) {
+             return nan.finite_outside({k * stride, box.y1, box.x0, box.x1}); });
+  box.x0 = stride * search_max(box.x0 / stride, units.x0 / stride, [&](int64_t k) {
+             return nan.finite_outside({box.y0, box.y1, k * stride, box.x1}); });
+  box.y1 = input.height - search_max(input.height - box.y1, input.height - units.y1, [&](int64_t v) {
              return nan.finite_outside({box.y0, input.height - v, box.x0, box.x1}); });
-  box.x1 = input.width - search_max(0, input.width - box.x0 - 1, [&](int64_t v) {
+  box.x1 = input.width - search_max(input.width - box.x1, input.width - units.x1, [&](int64_t v) {
              return nan.finite_outside({box.y0, box.y1, box.x0, input.width - v}); });
 
   // 3. Align the origin to the stride grid of the deepest layer.

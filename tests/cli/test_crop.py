@@ -85,7 +85,7 @@ def assert_same_responses(a_doc, b_doc):
 
 @pytest.mark.parametrize("name,layers,reason", [
     # track_running_stats=False: normalised with the batch's statistics over the whole map
-    ("bn_variants_script", ["conv", "bn_batch_stats"], "the receptive field covers most of the input (16x16 of 16x16)"),
+    ("bn_variants_script", ["conv", "bn_batch_stats"], "the receptive field covers most of the input: the units depend on pixels outside the 13x13 box around them (of 16x16)"),
     # BatchNorm1d on the flattened map (N, C, H*W)
     ("bn_variants_trace", ["bn1d_seq"], "layer 'bn1d_seq' is not a spatial map"),
     # the only layer asked for sits in an untaken branch
@@ -132,3 +132,40 @@ def test_a_forward_that_branches_on_input_values_is_not_cropped(tmp):
     assert doc["crop"]["used"] is False
     assert doc["crop"]["reason"].startswith("the forward branches on the input's values (")
     assert stderr.count("cropping not used") == 1
+
+
+@pytest.mark.parametrize("fit", ["stretch", "crop"])
+def test_image_files_prepared_as_the_crop_box_equal_the_full_input(tmp, fit):
+    # A cropped run prepares only the crop box of each image (resizing and normalising a few
+    # pixels): the responses must be those of the whole prepared input, for images larger and
+    # smaller than the input, non-square, colour and gray, in a batch with a synthetic stimulus.
+    import cv2
+    rng = np.random.RandomState(7)
+    images = []
+    for i, shape in enumerate([(256, 256, 3), (97, 150, 3), (300, 180), (224, 224, 3)]):
+        path = tmp / f"img{i}.{'png' if i % 2 else 'jpg'}"
+        assert cv2.imwrite(str(path), rng.randint(0, 256, shape, dtype=np.uint8))
+        images.append(str(path))
+    layers = ["inception3a.branch1", "inception3a.branch3.1"]
+
+    def run(*extra):
+        out = tmp / f"images{len(extra)}.json"
+        args = ["run", model("googlenet_script"), *images, "noise:2", "--readout", "at:10,20",
+                "--size", "200x232", "--fit", fit, "--preprocess", "imagenet", "--batch-size", "3",
+                "-o", out, *extra]
+        for layer in layers:
+            args += ["--layer", layer]
+        torchprobe(*args)
+        return json.loads(out.read_text())
+
+    cropped, full = run(), run("--no-crop")
+    assert cropped["crop"]["used"] is True, cropped["crop"]
+    box = cropped["crop"]["box"]
+    assert box[2] * box[3] * 4 < 200 * 232, box
+    for a, b in zip(cropped["stimuli"], full["stimuli"], strict=True):
+        assert a["id"] == b["id"] and a.get("sha256") == b.get("sha256")
+        assert a["input_shape"] == b["input_shape"] == [1, 3, 200, 232]
+        for key in layers:
+            va, vb = np.array(a["responses"][key]["values"]), np.array(b["responses"][key]["values"])
+            assert a["responses"][key]["index"] == b["responses"][key]["index"]
+            assert np.max(np.abs(va - vb)) <= 1e-5 * max(1.0, np.max(np.abs(vb))), key
