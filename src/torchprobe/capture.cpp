@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "torchprobe/control_flow.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/module_paths.h"
 
@@ -480,6 +481,7 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
   program.code_ = std::make_shared<torch::jit::Code>(graph, "torchprobe_capture");
   program.model_path_ = model.path();
   program.expected_input_ = describe_expected_input(model);
+  program.value_dependent_branch_ = value_dependent_control_flow(*graph);
   return program;
 }
 

@@ -65,6 +65,9 @@ class CaptureProgram {
   Captures run(const at::Tensor& input) const;
 
   const std::shared_ptr<torch::jit::Graph>& graph() const { return graph_; }
+  // Where the program branches on the input's values (control_flow.h), or nullopt: found once,
+  // when the program is built.
+  const std::optional<std::string>& value_dependent_branch() const { return value_dependent_branch_; }
   bool truncated() const { return truncated_; }
   // Number of nodes of a kind (e.g. "aten::conv2d") in the program, at any depth.
   std::size_t count_nodes(const std::string& kind) const;
@@ -85,6 +88,7 @@ class CaptureProgram {
   bool truncated_ = true;
   std::string model_path_;
   std::string expected_input_;  // describe_expected_input() of the model, for ForwardError
+  std::optional<std::string> value_dependent_branch_;
 };
 
 // What the model says about the input it takes, for error messages: "input 1x32x32 (the model's

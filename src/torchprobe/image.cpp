@@ -15,6 +15,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "torchprobe/errors.h"
+#include "torchprobe/jpeg_window.h"
 #include "torchprobe/sha256.h"
 
 namespace torchprobe {
@@ -92,34 +93,40 @@ bool png_has_end_chunk(const std::vector<unsigned char>& b) {
   return false;
 }
 
-// The width and height a JPEG (its SOF segment) or PNG (IHDR) header declares, or {0, 0}.
-std::pair<std::size_t, std::size_t> declared_size(const std::vector<unsigned char>& b) {
+struct DeclaredFrame {
+  std::size_t width = 0, height = 0;
+  int components = 0;  // JPEG only
+};
+
+// The width and height a JPEG (its SOF segment) or PNG (IHDR) header declares, or zeros.
+DeclaredFrame declared_frame(const std::vector<unsigned char>& b) {
   const std::size_t n = b.size();
   if (starts_with(b, "\x89PNG\r\n\x1a\n", 8) && n >= 24 && std::memcmp(b.data() + 12, "IHDR", 4) == 0) {
     auto be32 = [&](std::size_t i) {
       return (std::size_t(b[i]) << 24) | (std::size_t(b[i + 1]) << 16) |
              (std::size_t(b[i + 2]) << 8) | b[i + 3];
     };
-    return {be32(16), be32(20)};
+    return {be32(16), be32(20), 0};
   }
-  if (!starts_with(b, "\xFF\xD8\xFF", 3)) return {0, 0};
+  if (!starts_with(b, "\xFF\xD8\xFF", 3)) return {};
   std::size_t pos = 2;
   while (pos + 4 <= n) {
-    if (b[pos] != 0xFF) return {0, 0};
+    if (b[pos] != 0xFF) return {};
     while (pos < n && b[pos] == 0xFF) ++pos;
-    if (pos + 3 > n) return {0, 0};
+    if (pos + 3 > n) return {};
     const unsigned char marker = b[pos++];
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
     const std::size_t length = (std::size_t(b[pos]) << 8) | b[pos + 1];
     const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
                        marker != 0xCC;
-    if (frame && pos + 7 <= n) {
-      return {(std::size_t(b[pos + 5]) << 8) | b[pos + 6], (std::size_t(b[pos + 3]) << 8) | b[pos + 4]};
+    if (frame && pos + 8 <= n) {
+      return {(std::size_t(b[pos + 5]) << 8) | b[pos + 6], (std::size_t(b[pos + 3]) << 8) | b[pos + 4],
+              int(b[pos + 7])};
     }
-    if (marker == 0xDA || length < 2) return {0, 0};
+    if (marker == 0xDA || length < 2) return {};
     pos += length;
   }
-  return {0, 0};
+  return {};
 }
 
 std::string unsupported_format_name(const std::vector<unsigned char>& b) {
@@ -138,8 +145,9 @@ std::string lower(std::string s) {
 // Round half to even, as Python's round() (and so torchvision's center_crop).
 int64_t round_half_even(double v) { return int64_t(std::nearbyint(v)); }
 
-// Also sets `sha256` to the digest of the bytes decoded (the file is read once).
-cv::Mat decode(const std::string& path, std::string& sha256) {
+// The file's bytes, after the checks above that need no decoder: missing, empty, truncated,
+// decompression bombs.
+std::vector<unsigned char> read_image_bytes(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) reject(path, "no such file");
   if (S_ISDIR(info.st_mode)) reject(path, "is a directory");
@@ -147,7 +155,6 @@ cv::Mat decode(const std::string& path, std::string& sha256) {
   if (info.st_size == 0) reject(path, "the file is empty (0 bytes)");
   std::vector<unsigned char> bytes = read_bytes(path);
   if (bytes.empty()) reject(path, "the file is empty (0 bytes)");
-  sha256 = sha256_bytes(bytes.data(), bytes.size());
   if (starts_with(bytes, "\xFF\xD8\xFF", 3) && !jpeg_has_end_marker(bytes)) {
     reject(path, "truncated JPEG: the data ends before the end-of-image marker (FF D9)",
            "the file was probably cut short while copying or downloading");
@@ -159,12 +166,16 @@ cv::Mat decode(const std::string& path, std::string& sha256) {
   // NOTE: a few hundred bytes of JPEG can declare 40000x20000 pixels: refuse such a
   // "decompression bomb" before OpenCV allocates gigabytes for it (OpenCV's own limit, the
   // OPENCV_IO_MAX_IMAGE_PIXELS environment variable, is 2^30 pixels).
-  const auto [width, height] = declared_size(bytes);
-  if (width * height > kMaxImagePixels) {
-    reject(path, "its header declares " + std::to_string(width) + "x" + std::to_string(height) +
+  const DeclaredFrame frame = declared_frame(bytes);
+  if (frame.width * frame.height > kMaxImagePixels) {
+    reject(path, "its header declares " + std::to_string(frame.width) + "x" + std::to_string(frame.height) +
            " pixels, more than the " + std::to_string(kMaxImagePixels) + " torchprobe decodes",
            "downscale the image first (e.g. with ImageMagick's convert -resize)");
   }
+  return bytes;
+}
+
+cv::Mat decode_with_opencv(const std::string& path, std::vector<unsigned char>& bytes) {
   cv::Mat raw;
   try {
     raw = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, bytes.data()), cv::IMREAD_UNCHANGED);
@@ -207,6 +218,47 @@ Taps bilinear_taps(int64_t m, int64_t n, int64_t first, int64_t count) {
     t.w.push_back(w);
   }
   return t;
+}
+
+// Where each output pixel of `region` of the target image reads the source image.
+struct Sampling {
+  Taps ty, tx;
+};
+
+Sampling sampling_for(int64_t rows, int64_t cols, const Resize& resize, const PixelRegion& region) {
+  // Output pixel (y, x) of the region is pixel (top + y, left + x) of the whole target image:
+  // the same taps, so the same values.
+  const Size2 target = resize.size;
+  if (resize.fit == Fit::kStretch) {
+    return {bilinear_taps(rows, target.height, region.top, region.height),
+            bilinear_taps(cols, target.width, region.left, region.width)};
+  }
+  CropBox box = crop_box({rows, cols}, target, resize.crop_pct);
+  return {bilinear_taps(rows, box.resized.height, box.top + region.top, region.height),
+          bilinear_taps(cols, box.resized.width, box.left + region.left, region.width)};
+}
+
+// The source pixels a sampling reads.
+detail::PixelWindow window_of(const Sampling& s) {
+  return {*std::min_element(s.ty.i0.begin(), s.ty.i0.end()),
+          *std::max_element(s.ty.i1.begin(), s.ty.i1.end()) + 1,
+          *std::min_element(s.tx.i0.begin(), s.tx.i0.end()),
+          *std::max_element(s.tx.i1.begin(), s.tx.i1.end()) + 1};
+}
+
+// Only the part of a JPEG that `region` reads (jpeg_window.h), in an image of the file's size
+// whose other pixels are not set; empty when that cannot be done exactly (the caller then
+// decodes the whole file with OpenCV).
+cv::Mat decode_jpeg_part(const std::vector<unsigned char>& bytes, const Resize& resize,
+                         const PixelRegion& region) {
+  const DeclaredFrame frame = declared_frame(bytes);
+  if (frame.width == 0 || frame.height == 0 || (frame.components != 1 && frame.components != 3)) {
+    return {};
+  }
+  const Sampling sampling = sampling_for(int64_t(frame.height), int64_t(frame.width), resize, region);
+  cv::Mat image(int(frame.height), int(frame.width), frame.components == 3 ? CV_8UC3 : CV_8UC1);
+  if (!detail::decode_jpeg_window(bytes.data(), bytes.size(), window_of(sampling), image)) return {};
+  return image;
 }
 
 // Output channel c = sum_k mix[c][k] * stored channel k (stored order BGR(A), gray(+alpha)).
@@ -305,7 +357,14 @@ LoadedImage load_image_region(const std::string& path, int64_t channels, const R
     throw Error(ExitCode::kInternal, "pixel region outside the " + to_string(target) + " image");
   }
   LoadedImage image;
-  cv::Mat raw = decode(path, image.sha256);
+  std::vector<unsigned char> bytes = read_image_bytes(path);
+  image.sha256 = sha256_bytes(bytes.data(), bytes.size());
+  // A part of a JPEG (receptive-field cropping) decodes only what the part reads.
+  cv::Mat raw;
+  if (region.height < target.height || region.width < target.width) {
+    if (starts_with(bytes, "\xFF\xD8\xFF", 3)) raw = decode_jpeg_part(bytes, resize, region);
+  }
+  if (raw.empty()) raw = decode_with_opencv(path, bytes);
   if (!raw.isContinuous()) raw = raw.clone();
   double scale = 1.0;
   switch (raw.depth()) {
@@ -315,17 +374,9 @@ LoadedImage load_image_region(const std::string& path, int64_t channels, const R
     default: reject(path, "unsupported pixel depth (expected 8-bit, 16-bit or 32-bit float)");
   }
   const auto mix = channel_mix(path, raw.channels(), channels);
-  // Output pixel (y, x) of the region is pixel (top + y, left + x) of the whole target image:
-  // the same taps, so the same values.
-  Taps ty, tx;
-  if (resize.fit == Fit::kStretch) {
-    ty = bilinear_taps(raw.rows, target.height, region.top, region.height);
-    tx = bilinear_taps(raw.cols, target.width, region.left, region.width);
-  } else {
-    CropBox box = crop_box({raw.rows, raw.cols}, target, resize.crop_pct);
-    ty = bilinear_taps(raw.rows, box.resized.height, box.top + region.top, region.height);
-    tx = bilinear_taps(raw.cols, box.resized.width, box.left + region.left, region.width);
-  }
+  const Sampling sampling = sampling_for(raw.rows, raw.cols, resize, region);
+  const Taps& ty = sampling.ty;
+  const Taps& tx = sampling.tx;
   at::Tensor out = at::empty({channels, region.height, region.width}, at::kDouble);
   double* data = out.data_ptr<double>();
   switch (raw.depth()) {

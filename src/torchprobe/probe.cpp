@@ -7,7 +7,6 @@
 #include <set>
 
 #include "torchprobe/batch_loader.h"
-#include "torchprobe/control_flow.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/json_text.h"
 #include "torchprobe/sha256.h"
@@ -66,7 +65,7 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
   // NOTE: an `if` on the input's values is decided once per forward, so a batch would take one
   // branch for all its stimuli (hooks run one stimulus per forward): run such a model one by one.
   if (options_.batch_size > 1) {
-    if (auto where = value_dependent_control_flow(*program_.graph())) {
+    if (auto where = program_.value_dependent_branch()) {
       warn("the forward branches on the input's values (" + *where +
            "): probing one stimulus per forward instead of batches of " +
            std::to_string(options_.batch_size) + ", so that each stimulus takes its own branch");

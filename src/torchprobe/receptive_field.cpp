@@ -1,7 +1,5 @@
 #include "torchprobe/receptive_field.h"
 
-#include "torchprobe/control_flow.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -134,7 +132,7 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
   if (!readout.is_point()) return inactive(plan, "the readout is not a point readout");
   // NOTE: a crop changes what `if x.sum() > t:` sees, so it could take another branch than the
   // full input; the exactness check below runs on test inputs and would not notice.
-  if (auto where = value_dependent_control_flow(*program.graph())) {
+  if (auto where = program.value_dependent_branch()) {
     return inactive(plan, "the forward branches on the input's values (" + *where + ")");
   }
 
