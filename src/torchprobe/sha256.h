@@ -11,4 +11,11 @@ std::string sha256_bytes(const void* data, std::size_t size);
 // Throws std::runtime_error when the file cannot be read.
 std::string sha256_file(const std::string& path);
 
+namespace detail {
+// Whether this CPU has the SHA extensions, which sha256_bytes/sha256_file then use.
+bool sha256_hardware_available();
+// sha256_bytes with the hardware path (where available) or the portable code: for tests.
+std::string sha256_bytes_with(bool hardware, const void* data, std::size_t size);
+}  // namespace detail
+
 }  // namespace torchprobe
