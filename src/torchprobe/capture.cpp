@@ -20,8 +20,15 @@
 //     _check_input_dim would otherwise keep the whole network alive), constants are propagated
 //     and dead code is removed with alias analysis, so in-place ops on live tensors survive.
 //     What is left is only the work the captures depend on.
+//  6. A clone is only needed when a later op may write to the captured tensor. Alias analysis of
+//     the final, fully inlined graph tells: a capture in the graph's top-level block (not in an
+//     if or a loop, whose next pass could write to it) that no later node writes to through any
+//     alias keeps the tensor itself instead of a copy. GoogLeNet's conv1 map is 3.2 MB per image;
+//     its clone was a copy the readout never needed. A capture followed by F.relu(x, inplace=True)
+//     or `out += identity` keeps its clone.
 #include "torchprobe/capture.h"
 
+#include <torch/csrc/jit/ir/alias_analysis.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -51,6 +58,32 @@ const c10::Symbol kSeen = c10::Symbol::attr("torchprobe_seen");
 const c10::Symbol kProbeLayer = c10::Symbol::attr("torchprobe_layer");
 const c10::Symbol kProbeInput = c10::Symbol::attr("torchprobe_input");
 const c10::Symbol kOwner = c10::Symbol::attr("torchprobe_owner");
+// Every clone that stores a capture (step 2), so that step 6 finds them after inlining.
+const c10::Symbol kCaptureClone = c10::Symbol::attr("torchprobe_capture_clone");
+
+// Step 6: drops the capture clones no later node can write through (see the top of the file).
+void drop_needless_clones(const std::shared_ptr<Graph>& graph) {
+  torch::jit::AliasDb alias_db(graph);
+  std::vector<Node*> needless;
+  for (Node* node : graph->block()->nodes()) {
+    if (node->kind() != c10::aten::clone || !node->hasAttribute(kCaptureClone)) continue;
+    Value* captured = node->input(0);
+    bool written_later = false;
+    for (Node* later = node->next(); later != graph->block()->return_node(); later = later->next()) {
+      if (alias_db.writesToAlias(later, {captured})) {
+        written_later = true;
+        break;
+      }
+    }
+    if (!written_later) needless.push_back(node);
+  }
+  // NOTE: decided on the graph with every clone in place, so dropping one cannot change another
+  // decision: no node that writes is added or moved.
+  for (Node* clone : needless) {
+    clone->output()->replaceAllUsesWith(clone->input(0));
+    clone->destroy();
+  }
+}
 
 void tag_owner(Block* block, const std::string& owner) {
   for (Node* node : block->nodes()) {
@@ -244,6 +277,7 @@ class Rewriter {
 
   void append_clone(Value* tensor, Value* list, const std::string& layer, bool input) {
     Value* copy = graph_.insert(c10::aten::clone, {tensor});
+    copy->node()->i_(kCaptureClone, 1);
     Node* append = graph_.insert(c10::aten::append, {list, copy})->node();
     if (owner_names_) {
       copy->node()->s_(kProbeLayer, layer)->i_(kProbeInput, input ? 1 : 0)->s_(kOwner, "");
@@ -466,6 +500,7 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
     torch::jit::ConstantPropagation(graph);
     torch::jit::EliminateDeadCode(graph);
   }
+  drop_needless_clones(graph);
 
   const auto& schema = forward_fn.getSchema();
   for (std::size_t i = 2; i < schema.arguments().size(); ++i) {

@@ -81,6 +81,33 @@ TEST(Capture, ClonesBeforeInplaceRelu) {
   EXPECT_TRUE(at::equal(at::relu(bn), relu));
 }
 
+TEST(Capture, ClonesOnlyCapturesThatALaterOpCouldOverwrite) {
+  // With conv1 also captured, the F.relu(x, inplace=True) after conv1.bn runs, so conv1.bn keeps
+  // its clone; conv1 (the ReLU's result) and inception3a (a torch.cat) are never written after
+  // their call: no copy of them is made.
+  Model model = eval_model("googlenet_script");
+  EXPECT_EQ(CaptureProgram::build(model, {"conv1.bn", "conv1"}, {}).count_nodes("aten::clone"), 1u);
+  EXPECT_EQ(CaptureProgram::build(model, {"conv1", "inception3a"}, {}).count_nodes("aten::clone"), 0u);
+  // conv1.bn alone: truncation drops everything after it, the in-place ReLU included.
+  EXPECT_EQ(CaptureProgram::build(model, {"conv1.bn"}, {}).count_nodes("aten::clone"), 0u);
+  // Untruncated, the whole forward runs after the capture and is analysed the same way:
+  // functional_inplace's relu and add_ write bn1's output in place.
+  Model inplace = eval_model("functional_inplace_script");
+  EXPECT_EQ(CaptureProgram::build(inplace, {"bn1"}, CaptureOptions{false}).count_nodes("aten::clone"), 1u);
+}
+
+TEST(Capture, CapturesWithoutCloneEqualTheClonedOnes) {
+  // The same values whether or not a capture was copied: compare with a program whose captures
+  // are all cloned because a later in-place op reaches them (--no-truncate keeps the model's own
+  // in-place ops after every capture of functional_inplace).
+  Model model = eval_model("googlenet_script");
+  at::Tensor input = noise_batch(3, 64, 64, 2);
+  Captures lean = CaptureProgram::build(model, {"conv1", "inception3a"}, {}).run(input);
+  Captures full = CaptureProgram::build(model, {"conv1.bn", "conv1", "inception3a"}, CaptureOptions{false}).run(input);
+  EXPECT_TRUE(at::equal(find_capture(lean, "conv1"), find_capture(full, "conv1")));
+  EXPECT_TRUE(at::equal(find_capture(lean, "inception3a"), find_capture(full, "inception3a")));
+}
+
 TEST(Capture, RepeatedCallsAreNumberedInCallOrder) {
   Model model = eval_model("resnet18_script");
   Captures out = CaptureProgram::build(model, {"layer1.0.relu", "layer1.0.bn1", "layer1.0.bn2"}, {})
