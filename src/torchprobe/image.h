@@ -5,7 +5,9 @@
 //   // float32 [3, 224, 224], 0 = black, 1 = white
 //
 // Decoding: OpenCV imdecode with IMREAD_UNCHANGED. EXIF orientation is NOT applied: pixels are
-// used as stored in the file (what IMREAD_UNCHANGED gives). Values: 8-bit / 255, 16-bit / 65535,
+// used as stored in the file (what IMREAD_UNCHANGED gives). load_image_region decodes only the
+// part of a JPEG its region reads, with libjpeg-turbo and the same pixel values
+// (jpeg_window.h); other formats are decoded whole. Values: 8-bit / 255, 16-bit / 65535,
 // 32-bit float as is (other depths are refused). Channels: BGR -> RGB; grayscale is replicated
 // to 3 channels (kept as is for 1-channel models); alpha is dropped, not composited (the colour
 // values are used as stored, whatever their transparency); for 1-channel models colour images
