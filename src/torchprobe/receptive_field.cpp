@@ -167,6 +167,7 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
   // be used (3.).
   NanProbe nan(program, probe_input, plan.targets);
   if (!nan.finite_in(full)) return inactive(plan, "the units are not finite on a test input");
+  // Whether cropping to `b` would not pay: more than 70% of the input.
   auto too_big = [&](const Box& b) {
     return (b.y1 - b.y0) * (b.x1 - b.x0) * 10 > input.height * input.width * 7;
   };
@@ -214,7 +215,7 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
   plan.x0 = box.x0 / stride * stride;
   plan.height = box.y1 - plan.y0;
   plan.width = box.x1 - plan.x0;
-  if (plan.height * plan.width * 10 > input.height * input.width * 7) {
+  if (too_big({plan.y0, plan.y0 + plan.height, plan.x0, plan.x0 + plan.width})) {
     return inactive(plan, "the receptive field covers most of the input (" + std::to_string(box.y1 - box.y0) +
                               "x" + std::to_string(box.x1 - box.x0) + " of " + to_string(input) + ")");
   }
