@@ -19,6 +19,8 @@ Each model is scriptable and records its input size in `input_chw`. Trap by mode
     bn_variants         BatchNorm1d on (N, C) and (N, C, L), BatchNorm3d, affine=False,
                         track_running_stats=False
     coord_conv          coordinate channels computed from the input size (cropping changes them)
+    dilated_gaps        a dilated convolution: each unit reads pixels 6 apart, so its receptive
+                        field has gaps (a search that assumes one connected region goes wrong)
     DemoNet             all of the above in miniature, with readable names (see models/README.md)
 
 Used by make_test_models.py, make_demo_model.py and tests/reference/hooks_reference.py (which
@@ -226,6 +228,22 @@ class CoordConv(nn.Module):
         return self.conv2(self.relu(self.conv1(x)))
 
 
+class DilatedGaps(nn.Module):
+    """A 3x3 convolution with dilation 6: unit (y, x) reads input rows y-6, y, y+6 and the same
+    columns, nothing in between. Its receptive field is a 13x13 box with gaps."""
+
+    input_chw = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, dilation=6, padding=6)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        return self.conv2(self.relu(self.conv1(x)))
+
+
 class BasicConv2d(nn.Module):
     """GoogLeNet's BasicConv2d: conv -> BN -> F.relu(inplace=True) in forward (no ReLU module)."""
 
@@ -299,6 +317,7 @@ HANDWRITTEN = {
     "tiny_gray": TinyGray,
     "bn_variants": BnVariants,
     "coord_conv": CoordConv,
+    "dilated_gaps": DilatedGaps,
 }
 
 

@@ -90,13 +90,16 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int bench(const Options& o) {
   at::set_num_threads(o.threads);
+  const auto load_start = std::chrono::steady_clock::now();
   auto model = torchprobe::Model::load(o.model);
+  const double load_seconds = seconds_since(load_start);
   model.set_mode(torchprobe::Mode::kEval);
   std::vector<int64_t> chw{3, 224, 224};
   if (auto size = model.input_size()) chw = *size;
 
   const auto build_start = std::chrono::steady_clock::now();
   const auto program = torchprobe::CaptureProgram::build(model, o.layers, {});
+  const double program_seconds = seconds_since(build_start);
   const auto readout = torchprobe::Readout::parse("center");
   torchprobe::CropPlan plan;
   plan.reason = "disabled (--no-crop)";
@@ -133,7 +136,9 @@ int bench(const Options& o) {
                         {"threads", o.threads},
                         {"crop", plan.to_json()},
                         {"truncated", program.truncated()},
+                        {"load_seconds", load_seconds},
                         {"build_seconds", build_seconds},
+                        {"plan_seconds", build_seconds - program_seconds},
                         {"batches", batches},
                         {"seconds", elapsed},
                         {"images_per_s", double(batches * o.batch_size) / elapsed}};

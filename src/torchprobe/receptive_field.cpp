@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "torchprobe/errors.h"
 
@@ -22,35 +23,83 @@ at::Tensor seeded_noise(int64_t n, int64_t channels, const Size2& size, uint64_t
   return at::stack(items);
 }
 
+Box expanded(const Box& b, int64_t margin, const Size2& input) {
+  return {std::max<int64_t>(0, b.y0 - margin), std::min(input.height, b.y1 + margin),
+          std::max<int64_t>(0, b.x0 - margin), std::min(input.width, b.x1 + margin)};
+}
+
+// The NaN test: whether the units read out stay finite when the input outside a box is NaN.
 class NanProbe {
  public:
   NanProbe(const CaptureProgram& program, const at::Tensor& input,
-           const std::map<std::string, CropPlan::Target>& targets)
-      : program_(program), input_(input), targets_(targets) {}
+           const std::map<std::string, CropPlan::Target>& targets,
+           const std::map<std::string, int64_t>& strides, int64_t stride)
+      : program_(program), input_(input), targets_(targets), strides_(strides), stride_(stride) {}
 
-  // Whether every target unit is finite in these captures.
-  bool finite_in(const Captures& out) const {
+  // Whether every target unit is finite in these captures of a run on the whole input.
+  bool finite_in(const Captures& out) const { return finite_at(out, 0, 0).value_or(false); }
+
+  // The test on the whole input: exact, and as costly as a forward on a full-size input.
+  bool finite_outside(const Box& box) const {
+    return finite_at(program_.run(with_nan_outside(box, whole())), 0, 0).value_or(false);
+  }
+
+  // The same test on a window of the input: the box with a frame of NaN one deepest stride
+  // wide around it (clipped to the input), the window's origin on the stride grid so that each
+  // unit sits at a known place of the smaller maps. Pixels beyond the window are the network's
+  // own zero padding, which is finite; a receptive field is one connected region around its
+  // units, so if it reaches past the box it reaches into the frame and meets NaN there. This
+  // costs a forward on a box-sized input instead of a full-size one. Falls back to the whole
+  // input when the window run fails or a unit falls outside its maps.
+  bool finite_outside_in_window(const Box& box) const {
+    const Size2 size{input_.size(2), input_.size(3)};
+    Box window = expanded(box, stride_, size);
+    window.y0 = window.y0 / stride_ * stride_;
+    window.x0 = window.x0 / stride_ * stride_;
+    Captures out;
+    try {
+      out = program_.run(with_nan_outside(box, window));
+    } catch (const Error&) {
+      return finite_outside(box);
+    }
+    if (auto finite = finite_at(out, window.y0, window.x0)) return *finite;
+    return finite_outside(box);
+  }
+
+ private:
+  Box whole() const { return {0, input_.size(2), 0, input_.size(3)}; }
+
+  // The input's pixels in `box`, NaN elsewhere in `window`: [1, C, window height, width].
+  at::Tensor with_nan_outside(const Box& box, const Box& window) const {
+    using at::indexing::Slice;
+    at::Tensor x = at::full({input_.size(0), input_.size(1), window.y1 - window.y0, window.x1 - window.x0},
+                            std::numeric_limits<float>::quiet_NaN(), input_.options());
+    x.index_put_({Slice(), Slice(), Slice(box.y0 - window.y0, box.y1 - window.y0),
+                  Slice(box.x0 - window.x0, box.x1 - window.x0)},
+                 input_.index({Slice(), Slice(), Slice(box.y0, box.y1), Slice(box.x0, box.x1)}));
+    return x;
+  }
+
+  // Whether every target unit is finite in captures of a run on the window whose origin is
+  // (y0, x0); nullopt when a unit falls outside its map there.
+  std::optional<bool> finite_at(const Captures& out, int64_t y0, int64_t x0) const {
     using at::indexing::Slice;
     for (const auto& capture : out.captures) {
       const auto& t = targets_.at(capture.name);
-      if (!at::isfinite(capture.value.index({0, Slice(), t.y, t.x})).all().item<bool>()) return false;
+      const int64_t s = strides_.at(capture.name);
+      const int64_t y = t.y - y0 / s, x = t.x - x0 / s;
+      const at::Tensor& v = capture.value;
+      if (v.dim() != 4 || y < 0 || x < 0 || y >= v.size(2) || x >= v.size(3)) return std::nullopt;
+      if (!at::isfinite(v.index({0, Slice(), y, x})).all().item<bool>()) return false;
     }
     return true;
   }
 
-  // Whether every target unit stays finite when the input outside `box` is NaN.
-  bool finite_outside(const Box& box) const {
-    at::Tensor x = at::full_like(input_, std::numeric_limits<float>::quiet_NaN());
-    using at::indexing::Slice;
-    x.index_put_({Slice(), Slice(), Slice(box.y0, box.y1), Slice(box.x0, box.x1)},
-                 input_.index({Slice(), Slice(), Slice(box.y0, box.y1), Slice(box.x0, box.x1)}));
-    return finite_in(program_.run(x));
-  }
-
- private:
   const CaptureProgram& program_;
   at::Tensor input_;
   const std::map<std::string, CropPlan::Target>& targets_;
+  const std::map<std::string, int64_t>& strides_;
+  int64_t stride_;
 };
 
 // The largest `value` in [low, high] for which `fits(value)` holds, given fits(low) is true and
@@ -87,9 +136,57 @@ Box units_box(const std::map<std::string, CropPlan::Target>& targets,
   return box;
 }
 
-Box expanded(const Box& b, int64_t margin, const Size2& input) {
-  return {std::max<int64_t>(0, b.y0 - margin), std::min(input.height, b.y1 + margin),
-          std::max<int64_t>(0, b.x0 - margin), std::min(input.width, b.x1 + margin)};
+// Whether cropping to `b` would not pay: more than 70% of the input.
+bool too_big(const Box& b, const Size2& input) {
+  return (b.y1 - b.y0) * (b.x1 - b.x0) * 10 > input.height * input.width * 7;
+}
+
+// The smallest box around the units whose complement they do not depend on, by the NaN test
+// `finite_outside(box)`; nullopt, with `reason` set, when that box would cover most of the input
+// (it would not be used: plan_crop, 3.). Few tests: a box around the units' own pixels grows
+// (its margin doubling) until the units stay finite with NaN outside it, then each side moves
+// in by binary search within what the growing tested. Every box kept has passed the test or
+// contains one that has. Each side moves at most to the units' own pixels (a sound bound: the
+// result may only be larger than the smallest box for a unit that does not depend on its own
+// position). The top and left sides move in steps of the stride: the crop's origin is rounded
+// down to a multiple of it anyway.
+template <typename Test>
+std::optional<Box> smallest_box(const Box& units, int64_t stride, const Size2& input, Test finite_outside,
+                                std::string& reason) {
+  if (too_big(units, input)) {
+    reason = "the receptive field covers most of the input: the units read out cover most of it";
+    return std::nullopt;
+  }
+  Box box = units;
+  for (int64_t margin = 4;; margin *= 2) {
+    Box grown = expanded(units, margin, input);
+    if (too_big(grown, input)) {
+      // The largest box around the units that could still be worth cropping.
+      int64_t fits = search_max(0, margin, [&](int64_t m) { return !too_big(expanded(units, m, input), input); });
+      grown = expanded(units, fits, input);
+      if (!finite_outside(grown)) {
+        reason = "the receptive field covers most of the input: the units depend on pixels outside the " +
+                 std::to_string(grown.y1 - grown.y0) + "x" + std::to_string(grown.x1 - grown.x0) +
+                 " box around them (of " + to_string(input) + ")";
+        return std::nullopt;
+      }
+      box = grown;
+      break;
+    }
+    if (finite_outside(grown)) {
+      box = grown;
+      break;
+    }
+  }
+  box.y0 = stride * search_max(box.y0 / stride, units.y0 / stride, [&](int64_t k) {
+             return finite_outside(Box{k * stride, box.y1, box.x0, box.x1}); });
+  box.x0 = stride * search_max(box.x0 / stride, units.x0 / stride, [&](int64_t k) {
+             return finite_outside(Box{box.y0, box.y1, k * stride, box.x1}); });
+  box.y1 = input.height - search_max(input.height - box.y1, input.height - units.y1, [&](int64_t v) {
+             return finite_outside(Box{box.y0, input.height - v, box.x0, box.x1}); });
+  box.x1 = input.width - search_max(input.width - box.x1, input.width - units.x1, [&](int64_t v) {
+             return finite_outside(Box{box.y0, box.y1, box.x0, input.width - v}); });
+  return box;
 }
 
 CropPlan inactive(CropPlan plan, std::string reason) {
@@ -158,64 +255,28 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
     stride = std::max(stride, s);
   }
 
-  // 2. The smallest box whose complement the units do not depend on. Each run of the program
-  // here is on the full input, so the search keeps their number small: a box around the units'
-  // own pixels grows (its margin doubling) until the units stay finite with NaN outside it, then
-  // each side moves in by binary search within what the growing tested. Every box kept has
-  // passed the NaN test or contains one that has, so the result does not rest on what the
-  // search assumes. A box that would cover most of the input is not searched for: it would not
-  // be used (3.).
-  NanProbe nan(program, probe_input, plan.targets);
+  // 2. The smallest box whose complement the units do not depend on (see smallest_box). Its
+  // NaN tests run on windows of the input around each box, so most of them cost a small forward;
+  // the box found then passes the test on the whole input, or the search is repeated there.
+  NanProbe nan(program, probe_input, plan.targets, strides, stride);
   if (!nan.finite_in(full)) return inactive(plan, "the units are not finite on a test input");
-  // Whether cropping to `b` would not pay: more than 70% of the input.
-  auto too_big = [&](const Box& b) {
-    return (b.y1 - b.y0) * (b.x1 - b.x0) * 10 > input.height * input.width * 7;
-  };
   const Box units = units_box(plan.targets, strides, input);
-  if (too_big(units)) {
-    return inactive(plan, "the receptive field covers most of the input: the units read out "
-                          "cover most of it");
+  std::string too_big_reason;
+  auto in_window = [&](const Box& b) { return nan.finite_outside_in_window(b); };
+  auto on_whole_input = [&](const Box& b) { return nan.finite_outside(b); };
+  std::optional<Box> found = smallest_box(units, stride, input, in_window, too_big_reason);
+  if (found && !nan.finite_outside(*found)) {
+    found = smallest_box(units, stride, input, on_whole_input, too_big_reason);
   }
-  Box box = units;
-  for (int64_t margin = 4;; margin *= 2) {
-    Box grown = expanded(units, margin, input);
-    if (too_big(grown)) {
-      // The largest box around the units that could still be worth cropping.
-      int64_t fits = search_max(0, margin, [&](int64_t m) { return !too_big(expanded(units, m, input)); });
-      grown = expanded(units, fits, input);
-      if (!nan.finite_outside(grown)) {
-        return inactive(plan, "the receptive field covers most of the input: the units depend on "
-                              "pixels outside the " + std::to_string(grown.y1 - grown.y0) + "x" +
-                              std::to_string(grown.x1 - grown.x0) + " box around them (of " +
-                              to_string(input) + ")");
-      }
-      box = grown;
-      break;
-    }
-    if (nan.finite_outside(grown)) {
-      box = grown;
-      break;
-    }
-  }
-  // Each side moves at most to the units' own pixels (a sound bound: the result may only be
-  // larger than the smallest box for a unit that does not depend on its own position). The
-  // top and left sides move in steps of the stride: the crop's origin is rounded down to a
-  // multiple of it anyway (3.).
-  box.y0 = stride * search_max(box.y0 / stride, units.y0 / stride, [&](int64_t k) {
-             return nan.finite_outside({k * stride, box.y1, box.x0, box.x1}); });
-  box.x0 = stride * search_max(box.x0 / stride, units.x0 / stride, [&](int64_t k) {
-             return nan.finite_outside({box.y0, box.y1, k * stride, box.x1}); });
-  box.y1 = input.height - search_max(input.height - box.y1, input.height - units.y1, [&](int64_t v) {
-             return nan.finite_outside({box.y0, input.height - v, box.x0, box.x1}); });
-  box.x1 = input.width - search_max(input.width - box.x1, input.width - units.x1, [&](int64_t v) {
-             return nan.finite_outside({box.y0, box.y1, box.x0, input.width - v}); });
+  if (!found) return inactive(plan, too_big_reason);
+  const Box& box = *found;
 
   // 3. Align the origin to the stride grid of the deepest layer.
   plan.y0 = box.y0 / stride * stride;
   plan.x0 = box.x0 / stride * stride;
   plan.height = box.y1 - plan.y0;
   plan.width = box.x1 - plan.x0;
-  if (too_big({plan.y0, plan.y0 + plan.height, plan.x0, plan.x0 + plan.width})) {
+  if (too_big({plan.y0, plan.y0 + plan.height, plan.x0, plan.x0 + plan.width}, input)) {
     return inactive(plan, "the receptive field covers most of the input (" + std::to_string(box.y1 - box.y0) +
                               "x" + std::to_string(box.x1 - box.x0) + " of " + to_string(input) + ")");
   }
@@ -224,9 +285,14 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
     t.crop_x = t.x - plan.x0 / strides[name];
   }
 
-  // 4. Use it only if cropped and full computations agree.
-  at::Tensor check_input = seeded_noise(3, channels, input, 2000);
-  Captures reference = program.run(check_input);
+  // 4. Use it only if cropped and full computations agree, on three inputs: the one of 1. (its
+  // full run is at hand) and two more.
+  at::Tensor more_input = seeded_noise(2, channels, input, 2000);
+  at::Tensor check_input = at::cat({probe_input, more_input});
+  Captures reference = program.run(more_input);
+  for (std::size_t i = 0; i < reference.captures.size() && i < full.captures.size(); ++i) {
+    reference.captures[i].value = at::cat({full.captures[i].value, reference.captures[i].value});
+  }
   Captures cropped;
   try {
     cropped = program.run(plan.crop(check_input));
@@ -250,7 +316,7 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
     double diff = (big.index({Slice(), Slice(), t.y, t.x}) - small.index({Slice(), Slice(), t.crop_y, t.crop_x}))
                       .abs().max().item<double>();
     plan.max_verified_difference = std::max(plan.max_verified_difference, diff / scale);
-    if (diff > 1e-5 * scale) {
+    if (!(diff <= 1e-5 * scale)) {  // NaN differs too
       return inactive(plan, "layer '" + name + "': cropped and full responses differ (" +
                                 std::to_string(diff) + ")");
     }

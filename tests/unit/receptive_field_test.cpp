@@ -79,6 +79,23 @@ TEST(ReceptiveField, SizeDependentValuesFallBackByTheExactnessCheck) {
   EXPECT_EQ(plan.to_json()["reason"], plan.reason);
 }
 
+TEST(ReceptiveField, ReceptiveFieldsWithGapsGetTheirWholeBox) {
+  // Unit (16, 16) of dilated_gaps reads rows and columns 10, 16 and 22 only. The box search on
+  // windows of the input assumes one connected receptive field and sees none of the gaps' far
+  // side; the whole-input NaN test of the box it finds fails, and the search on the whole input
+  // finds the 13x13 box.
+  Model model = Model::load(test_model("dilated_gaps_script"));
+  model.set_mode(Mode::kEval);
+  CaptureProgram program = CaptureProgram::build(model, {"conv2"}, {});
+  CropPlan plan = plan_crop(program, Readout::parse("center"), 3, {32, 32});
+  ASSERT_TRUE(plan.active) << plan.reason;
+  EXPECT_EQ(plan.y0, 10);
+  EXPECT_EQ(plan.x0, 10);
+  EXPECT_EQ(plan.height, 13);
+  EXPECT_EQ(plan.width, 13);
+  expect_cropped_equals_full("dilated_gaps_trace", {"conv1", "conv2"}, "center", {32, 32}, true);
+}
+
 TEST(ReceptiveField, NonPointReadoutsAreNotCropped) {
   expect_cropped_equals_full("googlenet_script", {"conv1"}, "mean", {224, 224}, false);
 }
