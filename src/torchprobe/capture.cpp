@@ -14,7 +14,11 @@
 //     right answer for a module called 0 times (untaken branch), once, or in a loop, in call order.
 //  3. A call of a module that contains a requested module (or of any method of the root) is
 //     inlined from its *unoptimized* graph, so the calls inside it become visible; repeat 1-3.
-//  4. The graph returns the tuple of lists; every remaining call is inlined.
+//  4. The graph returns the tuple of lists; every remaining call is inlined. When truncating, the
+//     top-level nodes after the last one that appends a capture go first: nothing they do can
+//     reach a capture, which is a clone by then (their side effects, such as a module attribute
+//     update, are not run either), and inlining them would expand every remaining call
+//     (GoogLeNet at conv1: 50 ms) only for dead-code elimination to remove it.
 //  5. Truncation: immutable scalar attributes (training, transform_input, ...) are replaced by
 //     their live values, branches that only raise are dropped (input checks such as BatchNorm's
 //     _check_input_dim would otherwise keep the whole network alive), constants are propagated
@@ -60,6 +64,8 @@ const c10::Symbol kProbeInput = c10::Symbol::attr("torchprobe_input");
 const c10::Symbol kOwner = c10::Symbol::attr("torchprobe_owner");
 // Every clone that stores a capture (step 2), so that step 6 finds them after inlining.
 const c10::Symbol kCaptureClone = c10::Symbol::attr("torchprobe_capture_clone");
+// Every append of a capture to its list (step 2), so that step 5 finds the last one.
+const c10::Symbol kCaptureAppend = c10::Symbol::attr("torchprobe_capture_append");
 
 // Step 6: drops the capture clones no later node can write through (see the top of the file).
 void drop_needless_clones(const std::shared_ptr<Graph>& graph) {
@@ -97,6 +103,16 @@ void collect_nodes(Block* block, c10::Symbol kind, std::vector<Node*>& out) {
     if (node->kind() == kind) out.push_back(node);
     for (Block* inner : node->blocks()) collect_nodes(inner, kind, out);
   }
+}
+
+// Whether a node's blocks hold an append of a capture.
+bool holds_capture_append(Node* node) {
+  for (Block* inner : node->blocks()) {
+    for (Node* n : inner->nodes()) {
+      if (n->hasAttribute(kCaptureAppend) || holds_capture_append(n)) return true;
+    }
+  }
+  return false;
 }
 
 std::size_t count_in_block(Block* block, c10::Symbol kind) {
@@ -231,6 +247,28 @@ class Rewriter {
     for (Node* node : warnings) node->destroy();
   }
 
+  // Step 4, truncating: drops the top-level nodes after the last one that appends a capture (or holds
+  // one in its blocks), except the tuple of lists that return_lists() put last. Only for a
+  // truncated program: its output is the lists alone.
+  void drop_after_last_capture() {
+    Block* top = graph_.block();
+    Node* tuple = graph_.outputs()[0]->node();
+    Node* last_capture = top->param_node();
+    for (Node* node : top->nodes()) {
+      if (node->hasAttribute(kCaptureAppend) || holds_capture_append(node)) last_capture = node;
+    }
+    std::vector<Node*> after;
+    for (Node* node = last_capture->next(); node != tuple && node != top->return_node(); node = node->next()) {
+      after.push_back(node);
+    }
+    for (auto it = after.rbegin(); it != after.rend(); ++it) {
+      // NOTE: uses come after definitions and every later node is gone, so only the tuple could
+      // use an output here; it holds the lists, made at the top.
+      if ((*it)->hasUses()) return;
+      (*it)->destroy();
+    }
+  }
+
   // Step 5, first half: scalar module attributes that no prim::SetAttr writes become constants.
   void fold_module_attributes() {
     std::vector<Node*> setters, getters;
@@ -279,6 +317,7 @@ class Rewriter {
     Value* copy = graph_.insert(c10::aten::clone, {tensor});
     copy->node()->i_(kCaptureClone, 1);
     Node* append = graph_.insert(c10::aten::append, {list, copy})->node();
+    append->i_(kCaptureAppend, 1);
     if (owner_names_) {
       copy->node()->s_(kProbeLayer, layer)->i_(kProbeInput, input ? 1 : 0)->s_(kOwner, "");
       append->s_(kOwner, "");
@@ -492,6 +531,7 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
   }
   rewriter.capture_calls();
   program.slots_ = rewriter.return_lists(/*keep_original_output=*/!options.truncate);
+  if (options.truncate) rewriter.drop_after_last_capture();
   torch::jit::Inline(*graph);
   if (options.truncate) {
     rewriter.drop_warnings();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "scratch_dir.h"
 #include "test_models.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/stimulus.h"
@@ -68,6 +69,40 @@ TEST(Capture, TruncatedEqualsUntruncatedOnEveryTestModel) {
           << c.model << " " << full.captures[i].name;
     }
   }
+}
+
+class CaptureScratchTest : public test_support::ScratchDirTest {
+ protected:
+  CaptureScratchTest() : ScratchDirTest("capture") {}
+};
+
+TEST_F(CaptureScratchTest, TruncatedProgramRunsNothingAfterTheLastCapture) {
+  // forward counts its calls before and after the captured call, in module state
+  // (prim::SetAttr, a side effect that dead-code elimination keeps).
+  torch::jit::Module inner("Inner");
+  inner.define("def forward(self, x):\n  return x * 2.0\n");
+  torch::jit::Module outer("Outer");
+  outer.register_module("inner", inner);
+  outer.register_attribute("before", c10::IntType::get(), 0);
+  outer.register_attribute("after", c10::IntType::get(), 0);
+  outer.define(
+      "def forward(self, x):\n"
+      "  self.before += 1\n"
+      "  y = self.inner.forward(x)\n"
+      "  self.after += 1\n"
+      "  return y + 1.0\n");
+  outer.save(path("counting.pt"));
+  Model model = Model::load(path("counting.pt"));
+  at::Tensor input = at::ones({1, 2});
+
+  Captures truncated = CaptureProgram::build(model, {"inner"}, {}).run(input);
+  EXPECT_TRUE(at::equal(find_capture(truncated, "inner"), input * 2.0));
+  EXPECT_EQ(model.module().attr("before").toInt(), 1);
+  EXPECT_EQ(model.module().attr("after").toInt(), 0);
+
+  CaptureProgram::build(model, {"inner"}, CaptureOptions{false}).run(input);
+  EXPECT_EQ(model.module().attr("before").toInt(), 2);
+  EXPECT_EQ(model.module().attr("after").toInt(), 1);
 }
 
 TEST(Capture, ClonesBeforeInplaceRelu) {
