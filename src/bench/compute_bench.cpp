@@ -3,6 +3,7 @@
 //
 //   torchprobe_compute_bench googlenet.pt --layer inception3a [--layer NAME ...]
 //       [--batch-size 16] [--threads 2] [--seconds 3] [--min-batches 5] [--no-crop]
+//       [--no-channels-last]
 //   {"batch_size":16,"batches":41,"crop":{"used":true,"box":[...],...},"images_per_s":212.4,...}
 //
 // Builds the program once (CaptureProgram::build, truncated) and, unless --no-crop, plans the
@@ -11,7 +12,8 @@
 // metadata, else 224) cycling through 4 preloaded tensors, each cropped when the plan is active,
 // then reads the centre of every capture for every stimulus, until both --seconds and
 // --min-batches are reached. Prints one JSON line on stdout; "crop" is the plan's to_json()
-// ({"used": false, "reason": "disabled (--no-crop)"} with --no-crop).
+// ({"used": false, "reason": "disabled (--no-crop)"} with --no-crop). Convolutions run in
+// channels-last layout unless --no-channels-last (Model::set_channels_last), as in `run`.
 //
 // Exit codes: 0 success, 2 bad arguments, 1 anything the library throws.
 #include <ATen/Parallel.h>
@@ -40,11 +42,12 @@ struct Options {
   double seconds = 3.0;
   int64_t min_batches = 5;
   bool crop = true;
+  bool channels_last = true;
 };
 
 const char* kUsage =
     "usage: torchprobe_compute_bench MODEL --layer NAME [--layer NAME ...] [--batch-size N]\n"
-    "       [--threads N] [--seconds S] [--min-batches N] [--no-crop]\n";
+    "       [--threads N] [--seconds S] [--min-batches N] [--no-crop] [--no-channels-last]\n";
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -66,6 +69,8 @@ Options parse(int argc, char** argv) {
       o.min_batches = std::stoll(value(i));
     } else if (arg == "--no-crop") {
       o.crop = false;
+    } else if (arg == "--no-channels-last") {
+      o.channels_last = false;
     } else if (arg == "-h" || arg == "--help") {
       std::cout << kUsage;
       std::exit(0);
@@ -94,6 +99,7 @@ int bench(const Options& o) {
   auto model = torchprobe::Model::load(o.model);
   const double load_seconds = seconds_since(load_start);
   model.set_mode(torchprobe::Mode::kEval);
+  model.set_channels_last(o.channels_last);
   std::vector<int64_t> chw{3, 224, 224};
   if (auto size = model.input_size()) chw = *size;
 
@@ -136,6 +142,7 @@ int bench(const Options& o) {
                         {"threads", o.threads},
                         {"crop", plan.to_json()},
                         {"truncated", program.truncated()},
+                        {"channels_last", o.channels_last},
                         {"load_seconds", load_seconds},
                         {"build_seconds", build_seconds},
                         {"plan_seconds", build_seconds - program_seconds},

@@ -94,6 +94,8 @@ RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_
   if (crop != header.end() && crop->is_object()) {
     probe.options.crop = header_value(golden, *crop, "used", true);
   }
+  // Files from before channels-last computing lack the key: they were computed contiguous.
+  probe.options.channels_last = header_value(golden, header, "channels_last", false);
   auto batch_size = header.find("batch_size");
   if (batch_size != header.end() && batch_size->is_number_integer() &&
       batch_size->get<int64_t>() > 0) {

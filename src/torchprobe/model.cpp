@@ -256,4 +256,14 @@ void Model::set_mode(Mode mode) {
   module_.train(mode == Mode::kTrain);
 }
 
+void Model::set_channels_last(bool on) {
+  const auto format = on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  for (auto& entry : modules_) {
+    if (entry.type != "Conv2d" || !entry.module.hasattr("weight")) continue;
+    c10::IValue weight = entry.module.attr("weight");
+    if (!weight.isTensor() || weight.toTensor().dim() != 4) continue;
+    entry.module.setattr("weight", weight.toTensor().contiguous(format));
+  }
+}
+
 }  // namespace torchprobe

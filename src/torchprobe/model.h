@@ -58,6 +58,12 @@ class Model {
   void set_mode(Mode mode);
   bool training() const { return module_.is_training(); }
 
+  // Stores the weight of every Conv2d in channels-last order (on) or the default contiguous
+  // order (off); the values stay the same. With channels-last weights, LibTorch's CPU
+  // convolutions compute in that layout, and so do the ops after them: 1.3-2x faster on the
+  // torchvision models here. Results change in the last bits (another summation order).
+  void set_channels_last(bool on);
+
  private:
   Model() = default;
   std::string path_;

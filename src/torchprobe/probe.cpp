@@ -29,6 +29,7 @@ nlohmann::json values_of(const float* data, at::IntArrayRef sizes, at::IntArrayR
 
 CaptureProgram build_program(Model& model, const ProbeOptions& options) {
   model.set_mode(options.mode);
+  model.set_channels_last(options.channels_last);
   return CaptureProgram::build(model, options.layers, CaptureOptions{options.truncate});
 }
 
@@ -117,6 +118,7 @@ nlohmann::json Probe::header() const {
       {"layers", options_.layers},
       {"readout", options_.readout.to_string()},
       {"truncated", options_.truncate},
+      {"channels_last", options_.channels_last},
       {"preprocess", preprocessing_.to_json()},
       {"crop", default_crop_.to_json()},
   };

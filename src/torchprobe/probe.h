@@ -45,6 +45,9 @@ struct ProbeOptions {
   PreprocessOptions preprocess;
   // Receptive-field cropping for point readouts (receptive_field.h); --no-crop turns it off.
   bool crop = true;
+  // Convolutions in channels-last layout (Model::set_channels_last); --no-channels-last turns
+  // it off.
+  bool channels_last = true;
   // Called with each stimulus's model input [C,H,W] after preprocessing, e.g. to save it
   // (run --dump-inputs). May be called on loader worker threads, concurrently.
   std::function<void(const StimulusSpec&, const at::Tensor&)> on_input;

@@ -34,9 +34,14 @@ def torchprobe(*args, check=True, **kwargs):
     return result
 
 
-def reference(model_path, layers, stimuli, out, readout="center", preprocess="none", extra=()):
+def reference(model_path, layers, stimuli, out, readout="center", preprocess="none", extra=(),
+              channels_last=True):
+    """The hooks reference's output. channels_last (default, as `torchprobe run`): its Conv2d
+    weights in channels-last order, so both compute in the same layout; False for a torchprobe
+    run with --no-channels-last."""
     args = [PYTHON, str(REFERENCE), model_path, *stimuli, "--readout", readout,
-            "--preprocess", preprocess, "-o", str(out), *extra]
+            "--preprocess", preprocess, "-o", str(out), *extra,
+            *(["--channels-last"] if channels_last else [])]
     for layer in layers:
         args += ["--layer", layer]
     # One intra-op thread for the reference, so its sums have one order whatever the machine;

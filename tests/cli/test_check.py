@@ -113,6 +113,22 @@ def test_the_recorded_crop_setting_is_replayed(tmp, crop_flag):
     assert json.loads((tmp / "new.json").read_text())["crop"]["used"] is recorded
 
 
+@pytest.mark.parametrize("recorded", [True, False, None], ids=["channels-last", "contiguous", "absent"])
+def test_the_recorded_layout_is_replayed(tmp, recorded):
+    # A golden file from before channels-last computing has no "channels_last": it was contiguous.
+    golden_file = tmp / "golden.json"
+    torchprobe("run", model("resnet18_script"), "noise:2", "--layer", "layer2.0.bn1", "-o", golden_file,
+               *([] if recorded else ["--no-channels-last"]))
+    doc = json.loads(golden_file.read_text())
+    assert doc["channels_last"] is bool(recorded)
+    if recorded is None:
+        del doc["channels_last"]
+        golden_file.write_text(json.dumps(doc))
+    result = check(golden_file, model("resnet18_script"), "-o", tmp / "new.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((tmp / "new.json").read_text())["channels_last"] is bool(recorded)
+
+
 def test_a_changed_stimulus_file_is_not_a_model_regression(golden, tmp):
     directory = tmp / "copy"
     shutil.copytree(golden, directory)

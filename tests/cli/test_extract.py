@@ -40,8 +40,10 @@ def extract(model_name, layers, out, *extra):
 
 
 def run_full(model_name, layers, out, stimulus="noise:3"):
+    # --no-channels-last: the extracted module keeps the model's weights as stored (contiguous),
+    # so this is the same computation; run's default channels-last layout sums in another order.
     args = ["run", model(model_name), stimulus, "--readout", "full", "--preprocess", "none",
-            "--threads", "1", "-o", out]
+            "--threads", "1", "--no-channels-last", "-o", out]
     for layer in layers:
         args += ["--layer", layer]
     torchprobe(*args)

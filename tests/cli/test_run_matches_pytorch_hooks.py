@@ -1,7 +1,9 @@
 """`torchprobe run` against PyTorch's own forward hooks (with .clone()) on the same weights.
 
-Tolerance: 1e-5 absolute. Both sides run on one thread (LibTorch's intra-op pool and OpenBLAS)
-and torchprobe on the full input (--no-crop), so the same kernels sum in the same order and the
+Tolerance: 1e-5 absolute. Both sides run on one thread (LibTorch's intra-op pool and OpenBLAS),
+torchprobe on the full input (--no-crop), and both compute convolutions in the same layout
+(channels-last: torchprobe's default and the reference's --channels-last; contiguous: torchprobe
+--no-channels-last and the reference's default), so the same kernels sum in the same order and the
 numbers agree to the last bit but for the float32 text: the reference writes float64, torchprobe
 the shortest text that reads back to the same float32 (at most half a float32 ulp apart). Each case runs the binary once and the reference once
 with all layers, stimuli and one readout, then compares every response.
@@ -28,7 +30,9 @@ CASES = [
 ]
 
 
-def run_and_compare(tmp, model_name, layers, stimuli, readout, preprocess="none", extra=()):
+def run_and_compare(tmp, model_name, layers, stimuli, readout, preprocess="none", extra=(),
+                    reference_channels_last=None, tolerance=None):
+    """Compares at 1e-5 absolute, or at `tolerance` x max(1, the response's largest magnitude)."""
     path = str(SOURCE_DIR / "models" / "demo.pt") if model_name == "demo" else model(model_name)
     ours = tmp / "ours.json"
     # Same kernels, same summation order as the reference: one thread (intra-op and BLAS) and
@@ -40,8 +44,14 @@ def run_and_compare(tmp, model_name, layers, stimuli, readout, preprocess="none"
         args += ["--layer", layer]
     torchprobe(*args, env=ONE_THREAD)
     ref = tmp / "ref.json"
-    reference(path, layers, stimuli, ref, readout=readout, preprocess=preprocess)
-    ok, report = compare(ours, ref, absolute=True)
+    if reference_channels_last is None:
+        reference_channels_last = "--no-channels-last" not in extra
+    reference(path, layers, stimuli, ref, readout=readout, preprocess=preprocess,
+              channels_last=reference_channels_last)
+    if tolerance is None:
+        ok, report = compare(ours, ref, absolute=True)
+    else:
+        ok, report = compare(ours, ref, atol=tolerance)
     assert ok, report
     return report
 
@@ -78,6 +88,24 @@ def test_full_readout_of_every_torchvision_model_matches_hooks(tmp, arch, kind):
 def test_untruncated_matches_hooks(tmp, model_name):
     layers = GOOGLENET if model_name.startswith("googlenet") else RESNET
     run_and_compare(tmp, model_name, layers, ["noise:5"], "center", extra=["--no-truncate"])
+
+
+@pytest.mark.parametrize("model_name", ["googlenet_script", "densenet121_trace", "resnet18_script"])
+def test_contiguous_layout_matches_contiguous_hooks(tmp, model_name):
+    layers = {"googlenet_script": GOOGLENET, "densenet121_trace": DENSENET, "resnet18_script": RESNET}
+    run_and_compare(tmp, model_name, layers[model_name], STIMULI, "center", extra=["--no-channels-last"])
+    assert json.loads((tmp / "ours.json").read_text())["channels_last"] is False
+
+
+@pytest.mark.parametrize("model_name", ["googlenet_trace", "densenet121_script", "resnet18_trace"])
+def test_channels_last_agrees_with_contiguous_hooks_within_float_rounding(tmp, model_name):
+    # What a user comparing with a plain (contiguous) PyTorch model sees: another summation
+    # order, so float32 rounding, here within 1e-4 of each response's largest magnitude (at least 1).
+    layers = {"googlenet_trace": GOOGLENET, "densenet121_script": DENSENET, "resnet18_trace": RESNET}
+    report = run_and_compare(tmp, model_name, layers[model_name], STIMULI, "center",
+                             reference_channels_last=False, tolerance=1e-4)
+    assert json.loads((tmp / "ours.json").read_text())["channels_last"] is True
+    assert "responses compared" in report
 
 
 @pytest.mark.parametrize("batch_size", [2, 3])

@@ -4,7 +4,8 @@
 Usage:
     /usr/bin/python3 tests/reference/hooks_reference.py MODEL.pt --layer NAME [--layer NAME ...]
         [--readout center|mean|max|full|at:Y,X] [--preprocess none|imagenet]
-        [--mode eval|as-saved] [--eager] [--dump-input FILE.npy] STIMULUS ... -o OUT.json
+        [--mode eval|as-saved] [--eager] [--channels-last] [--dump-input FILE.npy]
+        STIMULUS ... -o OUT.json
 
     /usr/bin/python3 tests/reference/hooks_reference.py googlenet_script.pt \
         --layer conv1.conv --layer conv1 uniform:1@224x244 noise:7 -o ref.json
@@ -314,6 +315,14 @@ def check_against_torchscript(spec, eager_out, scripted_out):
 def run(a):
     scripted, meta = load_model(a.model)
     model = build_eager(scripted, meta, a.model)
+    if a.channels_last:
+        # As `torchprobe run` computes by default: Conv2d weights in channels-last order, so
+        # PyTorch's CPU convolutions (and the ops after them) run in that layout.
+        for module in list(model.modules()) + list(scripted.modules()):
+            weight = getattr(module, "weight", None)
+            if module.original_name == "Conv2d" if isinstance(module, torch.jit.ScriptModule) \
+                    else isinstance(module, torch.nn.Conv2d):
+                weight.data = weight.data.contiguous(memory_format=torch.channels_last)
     training = a.mode == "as-saved" and bool(meta.get("training", False))
     model.train(training)
     scripted.train(training)
@@ -365,6 +374,8 @@ def main(argv=None):
                    help="eval (default), or the training flag saved in the file")
     p.add_argument("--eager", action="store_true",
                    help="skip checking the eager rebuild's output against the TorchScript module")
+    p.add_argument("--channels-last", action="store_true",
+                   help="Conv2d weights in channels-last order, as torchprobe run by default")
     p.add_argument("--dump-input", metavar="FILE.npy")
     p.add_argument("-o", "--output", required=True, metavar="OUT.json", help="'-' for stdout")
     a = p.parse_intermixed_args(argv)

@@ -105,6 +105,36 @@ TEST_F(CaptureScratchTest, TruncatedProgramRunsNothingAfterTheLastCapture) {
   EXPECT_EQ(model.module().attr("after").toInt(), 1);
 }
 
+TEST(Capture, ChannelsLastGivesTheSameResponsesWithinFloatRounding) {
+  struct Case {
+    const char* model;
+    std::vector<std::string> layers;
+  };
+  std::vector<Case> cases = {
+      {"googlenet_script", {"conv1", "inception3a", "inception4e", "fc"}},
+      {"resnet18_trace", {"layer1.0.bn2", "layer4.1.relu", "fc"}},
+      {"densenet121_script", {"features.denseblock1", "features.transition3", "classifier"}},
+  };
+  at::Tensor input = noise_batch(3, 224, 224, 5);
+  for (const auto& c : cases) {
+    Model model = eval_model(c.model);
+    Captures contiguous = CaptureProgram::build(model, c.layers, {}).run(input);
+    model.set_channels_last(true);
+    Captures channels_last = CaptureProgram::build(model, c.layers, {}).run(input);
+    ASSERT_EQ(channels_last.captures.size(), contiguous.captures.size()) << c.model;
+    for (std::size_t i = 0; i < contiguous.captures.size(); ++i) {
+      const at::Tensor& want = contiguous.captures[i].value;
+      const at::Tensor& got = channels_last.captures[i].value;
+      // The layout took effect: every captured map comes out channels-last.
+      if (got.dim() == 4) EXPECT_TRUE(got.is_contiguous(at::MemoryFormat::ChannelsLast)) << c.model;
+      // Another summation order: float32 rounding, relative to the layer's largest magnitude.
+      const double scale = std::max(1.0, want.abs().max().item<double>());
+      EXPECT_LE((got - want).abs().max().item<double>(), 1e-5 * scale)
+          << c.model << " " << contiguous.captures[i].name;
+    }
+  }
+}
+
 TEST(Capture, ClonesBeforeInplaceRelu) {
   // BasicConv2d.forward is conv -> bn -> F.relu(x, inplace=True): a capture of bn that was not
   // cloned at call time would hold the rectified values.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "test_models.h"
 #include "torchprobe/errors.h"
 
@@ -59,6 +61,27 @@ TEST(Model, ModeChangesAndRestoresTrainingFlags) {
   model.set_mode(Mode::kAsSaved);
   EXPECT_TRUE(model.training());
   EXPECT_TRUE(model.modules()[1].module.is_training());
+}
+
+TEST(Model, ChannelsLastReordersConvolutionWeightsKeepingTheirValues) {
+  Model model = Model::load(test_model("resnet18_script"));
+  std::map<std::string, at::Tensor> before;
+  for (const auto& entry : model.modules()) {
+    if (entry.type == "Conv2d") before[entry.name] = entry.module.attr("weight").toTensor().clone();
+  }
+  ASSERT_EQ(before.size(), 20u);  // resnet18: 17 3x3/7x7 and 3 downsample convolutions
+  auto weight = [&](const std::string& name) { return model.find(name).module.attr("weight").toTensor(); };
+  model.set_channels_last(true);
+  for (const auto& [name, values] : before) {
+    EXPECT_TRUE(weight(name).is_contiguous(at::MemoryFormat::ChannelsLast)) << name;
+    if (values.size(2) > 1) EXPECT_FALSE(weight(name).is_contiguous()) << name;  // 1x1: both orders
+    EXPECT_TRUE(at::equal(weight(name), values)) << name;
+  }
+  model.set_channels_last(false);
+  for (const auto& [name, values] : before) {
+    EXPECT_TRUE(weight(name).is_contiguous()) << name;
+    EXPECT_TRUE(at::equal(weight(name), values)) << name;
+  }
 }
 
 TEST(Model, ParseModeRejectsUnknownNames) {

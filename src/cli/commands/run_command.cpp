@@ -34,6 +34,7 @@ struct RunOptions {
   std::string readout = "center";
   bool no_truncate = false;
   bool no_crop = false;
+  bool no_channels_last = false;
   int64_t batch_size = 16;
   int64_t threads = 0;
   std::string device = "cpu";
@@ -143,6 +144,7 @@ int run_probe(const RunOptions& options) {
   probe_options.readout = Readout::parse(options.readout);
   probe_options.truncate = !options.no_truncate;
   probe_options.crop = !options.no_crop;
+  probe_options.channels_last = !options.no_channels_last;
   probe_options.batch_size = options.batch_size;
   probe_options.mode = parse_mode(options.mode);
   probe_options.preprocess.preprocess = options.preprocess;
@@ -245,6 +247,9 @@ CommandAction add_run_command(CLI::App& app) {
   cmd->add_flag("--no-crop", options->no_crop,
                 "Compute point readouts (center, at:Y,X) on the full input instead of the "
                 "receptive-field crop");
+  cmd->add_flag("--no-channels-last", options->no_channels_last,
+                "Compute convolutions in the default contiguous (NCHW) layout instead of "
+                "channels-last (same values up to float32 rounding; slower)");
   cmd->add_option("--batch-size", options->batch_size, "Stimuli per forward")->capture_default_str();
   cmd->add_option("--threads", options->threads,
                   "LibTorch intra-op threads (0: LibTorch's default, the physical cores or "
