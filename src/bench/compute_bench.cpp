@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "torchprobe/heap_reuse.h"
 #include "torchprobe/capture.h"
 #include "torchprobe/model.h"
 #include "torchprobe/readout.h"
@@ -95,6 +96,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int bench(const Options& o) {
   at::set_num_threads(o.threads);
+  torchprobe::keep_freed_memory_for_reuse();  // as the CLI does
   const auto load_start = std::chrono::steady_clock::now();
   auto model = torchprobe::Model::load(o.model);
   const double load_seconds = seconds_since(load_start);
