@@ -9,8 +9,8 @@
 
 #include "cli/commands/command.h"
 #include "cli/console.h"
-#include "torchprobe/heap_reuse.h"
 #include "torchprobe/errors.h"
+#include "torchprobe/heap_reuse.h"
 #include "torchprobe/version.h"
 
 namespace torchprobe::cli {

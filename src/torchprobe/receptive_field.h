@@ -12,7 +12,9 @@
 // How the region is found: the input is filled with NaN outside a candidate box and the program
 // run; the box shrinks side by side (binary search) while every requested unit stays finite. NaN
 // propagates through convolutions (even with zero weights), BatchNorm, ReLU, max and average
-// pooling, so a finite unit cannot depend on a NaN pixel. The crop is that box with its origin
+// pooling, so a finite unit cannot depend on a NaN pixel. The search's runs are on a window of
+// the input around each box (a NaN frame one stride wide), which is cheap; the box it finds must
+// pass the test on the whole input too, else the search is repeated on the whole input. The crop is that box with its origin
 // moved down to a multiple of the deepest layer's cumulative stride, so every layer's output grid
 // stays aligned with the uncropped one. Whatever the analysis says, the plan is only used after
 // cropped and full computations agree on random inputs (within 1e-5 of the layer's largest
