@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -145,9 +146,15 @@ std::string lower(std::string s) {
 // Round half to even, as Python's round() (and so torchvision's center_crop).
 int64_t round_half_even(double v) { return int64_t(std::nearbyint(v)); }
 
-// The file's bytes, after the checks above that need no decoder: missing, empty, truncated,
+// An image file's bytes and the frame its header declares.
+struct ImageFile {
+  std::vector<unsigned char> bytes;
+  DeclaredFrame frame;
+};
+
+// The file, after the checks above that need no decoder: missing, empty, truncated,
 // decompression bombs.
-std::vector<unsigned char> read_image_bytes(const std::string& path) {
+ImageFile read_image_file(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) reject(path, "no such file");
   if (S_ISDIR(info.st_mode)) reject(path, "is a directory");
@@ -172,7 +179,7 @@ std::vector<unsigned char> read_image_bytes(const std::string& path) {
            " pixels, more than the " + std::to_string(kMaxImagePixels) + " torchprobe decodes",
            "downscale the image first (e.g. with ImageMagick's convert -resize)");
   }
-  return bytes;
+  return {std::move(bytes), frame};
 }
 
 cv::Mat decode_with_opencv(const std::string& path, std::vector<unsigned char>& bytes) {
@@ -246,18 +253,18 @@ detail::PixelWindow window_of(const Sampling& s) {
           *std::max_element(s.tx.i1.begin(), s.tx.i1.end()) + 1};
 }
 
-// Only the part of a JPEG that `region` reads (jpeg_window.h), in an image of the file's size
-// whose other pixels are not set; empty when that cannot be done exactly (the caller then
-// decodes the whole file with OpenCV).
-cv::Mat decode_jpeg_part(const std::vector<unsigned char>& bytes, const Resize& resize,
-                         const PixelRegion& region) {
-  const DeclaredFrame frame = declared_frame(bytes);
-  if (frame.width == 0 || frame.height == 0 || (frame.components != 1 && frame.components != 3)) {
-    return {};
-  }
-  const Sampling sampling = sampling_for(int64_t(frame.height), int64_t(frame.width), resize, region);
+// Whether decode_jpeg_part can decode a JPEG of this declared frame.
+bool partly_decodable(const DeclaredFrame& frame) {
+  return frame.width > 0 && frame.height > 0 && (frame.components == 1 || frame.components == 3);
+}
+
+// Only the source pixels `window` (of an image of the frame's size) of a JPEG (jpeg_window.h),
+// in an image of the file's size whose other pixels are not set; empty when that cannot be done
+// exactly (the caller then decodes the whole file with OpenCV).
+cv::Mat decode_jpeg_part(const ImageFile& file, const detail::PixelWindow& window) {
+  const DeclaredFrame& frame = file.frame;
   cv::Mat image(int(frame.height), int(frame.width), frame.components == 3 ? CV_8UC3 : CV_8UC1);
-  if (!detail::decode_jpeg_window(bytes.data(), bytes.size(), window_of(sampling), image)) return {};
+  if (!detail::decode_jpeg_window(file.bytes.data(), file.bytes.size(), window, image)) return {};
   return image;
 }
 
@@ -286,15 +293,16 @@ std::vector<std::vector<double>> channel_mix(const std::string& path, int stored
 // float32, which puts errors of up to ~1e-5 into the weights for large images. Here everything
 // after decoding (resizing, channel mixing, scaling) is double; the caller rounds once.
 template <typename T>
-void resample(const cv::Mat& raw, const Taps& ty, const Taps& tx,
+void resample(const cv::Mat& raw, const Sampling& sampling, const detail::PixelWindow& window,
               const std::vector<std::vector<double>>& mix, double scale, double* out) {
+  const Taps& ty = sampling.ty;
+  const Taps& tx = sampling.tx;
   const std::size_t k = std::size_t(raw.channels());
   const std::size_t h = ty.w.size(), w = tx.w.size(), c = mix.size();
   if (h == 0 || w == 0) return;
   // Only the source columns the output reads are blended (a region reads a few of them).
-  const std::size_t first = std::size_t(*std::min_element(tx.i0.begin(), tx.i0.end()));
-  const std::size_t last = std::size_t(*std::max_element(tx.i1.begin(), tx.i1.end()));
-  const std::size_t row_len = (last - first + 1) * k;
+  const std::size_t first = std::size_t(window.col0);
+  const std::size_t row_len = (std::size_t(window.col1) - first) * k;
   std::vector<double> row(row_len);
   std::vector<double> v(k, 0.0);
   for (std::size_t y = 0; y < h; ++y) {
@@ -357,14 +365,18 @@ LoadedImage load_image_region(const std::string& path, int64_t channels, const R
     throw Error(ExitCode::kInternal, "pixel region outside the " + to_string(target) + " image");
   }
   LoadedImage image;
-  std::vector<unsigned char> bytes = read_image_bytes(path);
-  image.sha256 = sha256_bytes(bytes.data(), bytes.size());
-  // A part of a JPEG (receptive-field cropping) decodes only what the part reads.
+  ImageFile file = read_image_file(path);
+  image.sha256 = sha256_bytes(file.bytes.data(), file.bytes.size());
+  // A part of a JPEG (receptive-field cropping) decodes only what the part reads. The sampling
+  // depends on the source's size only, so the one for the declared frame serves the decoded image.
   cv::Mat raw;
-  if (region.height < target.height || region.width < target.width) {
-    if (starts_with(bytes, "\xFF\xD8\xFF", 3)) raw = decode_jpeg_part(bytes, resize, region);
+  std::optional<Sampling> sampling;
+  const bool part = region.height < target.height || region.width < target.width;
+  if (part && starts_with(file.bytes, "\xFF\xD8\xFF", 3) && partly_decodable(file.frame)) {
+    sampling = sampling_for(int64_t(file.frame.height), int64_t(file.frame.width), resize, region);
+    raw = decode_jpeg_part(file, window_of(*sampling));
   }
-  if (raw.empty()) raw = decode_with_opencv(path, bytes);
+  if (raw.empty()) raw = decode_with_opencv(path, file.bytes);
   if (!raw.isContinuous()) raw = raw.clone();
   double scale = 1.0;
   switch (raw.depth()) {
@@ -374,15 +386,16 @@ LoadedImage load_image_region(const std::string& path, int64_t channels, const R
     default: reject(path, "unsupported pixel depth (expected 8-bit, 16-bit or 32-bit float)");
   }
   const auto mix = channel_mix(path, raw.channels(), channels);
-  const Sampling sampling = sampling_for(raw.rows, raw.cols, resize, region);
-  const Taps& ty = sampling.ty;
-  const Taps& tx = sampling.tx;
+  if (!sampling || int64_t(raw.rows) != int64_t(file.frame.height) || int64_t(raw.cols) != int64_t(file.frame.width)) {
+    sampling = sampling_for(raw.rows, raw.cols, resize, region);
+  }
+  const detail::PixelWindow window = window_of(*sampling);
   at::Tensor out = at::empty({channels, region.height, region.width}, at::kDouble);
   double* data = out.data_ptr<double>();
   switch (raw.depth()) {
-    case CV_8U: resample<uint8_t>(raw, ty, tx, mix, scale, data); break;
-    case CV_16U: resample<uint16_t>(raw, ty, tx, mix, scale, data); break;
-    default: resample<float>(raw, ty, tx, mix, scale, data); break;
+    case CV_8U: resample<uint8_t>(raw, *sampling, window, mix, scale, data); break;
+    case CV_16U: resample<uint16_t>(raw, *sampling, window, mix, scale, data); break;
+    default: resample<float>(raw, *sampling, window, mix, scale, data); break;
   }
   image.pixels = out.to(at::kFloat);
   return image;
