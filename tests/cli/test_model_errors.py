@@ -56,6 +56,13 @@ def test_unknown_layer_suggests_close_names_and_layers_command():
     (["--batch-size", "0"], 2, "bad --batch-size 0: expected 1 to 65536"),
     (["--batch-size", "-3"], 2, "bad --batch-size -3: expected 1 to 65536"),
     (["--batch-size", "10000000"], 2, "bad --batch-size 10000000: expected 1 to 65536"),
+    # Too large for int64: named as given, not as the largest int64.
+    (["--batch-size", "99999999999999999999"], 2,
+     "bad --batch-size 99999999999999999999: expected 1 to 65536"),
+    (["--batch-size", "16x"], 2, "bad --batch-size 16x: expected 1 to 65536"),
+    (["--threads", "99999999999999999999"], 2,
+     "bad --threads 99999999999999999999: expected 0 (auto) to 1024"),
+    (["--workers", "-5"], 2, "bad --workers -5: expected 0 to 256"),
     (["--threads", "-1"], 2, "bad --threads -1: expected 0 (auto) to 1024"),
     (["--threads", "100000"], 2, "bad --threads 100000: expected 0 (auto) to 1024"),
     (["--mode", "inference"], 2, "unknown mode 'inference'"),

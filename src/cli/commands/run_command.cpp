@@ -2,6 +2,7 @@
 #include <sched.h>
 #include <torch/torch.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -35,8 +36,10 @@ struct RunOptions {
   bool no_truncate = false;
   bool no_crop = false;
   bool no_channels_last = false;
-  int64_t batch_size = 16;
-  int64_t threads = 0;
+  // Integers kept as given, so that an error names the text (CLI11 would turn a number too
+  // large for int64 into its largest value); checked by bounded_integer().
+  std::string batch_size = "16";
+  std::string threads = "0";
   std::string device = "cpu";
   std::string mode = "eval";
   std::string preprocess;
@@ -44,13 +47,26 @@ struct RunOptions {
   StimulusOptions stimulus;  // --sweep, --recursive, --fit, --mean, --std
   std::string dump_inputs;   // --dump-inputs DIR
   // Batch runs (README "Large runs"):
-  int64_t workers = -1;  // -1: default_workers()
+  std::string workers;  // empty or -1: default_workers()
   bool quiet = false;
   bool resume = false;
   bool force = false;
   bool skip_bad = false;
   std::string shard;
 };
+
+// The integer `text` given to `flag`, within [low, high], else a UsageError that names the text
+// and `expected`.
+int64_t bounded_integer(const std::string& flag, const std::string& text, int64_t low, int64_t high,
+                        const std::string& expected) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || stop != end || value < low || value > high) {
+    throw UsageError("bad " + flag + " " + text + ": expected " + expected);
+  }
+  return value;
+}
 
 // The CPUs this process may run on (its affinity mask, as taskset and Slurm set it).
 int available_cpus() {
@@ -104,15 +120,10 @@ int run_probe(const RunOptions& options) {
     throw UsageError("device '" + options.device + "' is not available: this build of LibTorch is CPU-only",
                      "use --device cpu");
   }
-  if (options.threads < 0 || options.threads > 1024) {
-    throw UsageError("bad --threads " + std::to_string(options.threads) + ": expected 0 (auto) to 1024");
-  }
-  if (options.batch_size < 1 || options.batch_size > 65536) {
-    throw UsageError("bad --batch-size " + std::to_string(options.batch_size) + ": expected 1 to 65536");
-  }
-  if (options.workers < -1 || options.workers > 256) {
-    throw UsageError("bad --workers " + std::to_string(options.workers) + ": expected 0 to 256");
-  }
+  const int64_t threads = bounded_integer("--threads", options.threads, 0, 1024, "0 (auto) to 1024");
+  const int64_t batch_size = bounded_integer("--batch-size", options.batch_size, 1, 65536, "1 to 65536");
+  const int64_t workers_given =
+      options.workers.empty() ? -1 : bounded_integer("--workers", options.workers, -1, 256, "0 to 256");
   const bool to_stdout = options.output.empty() || options.output == "-";
   const bool jsonl = !to_stdout && is_jsonl_path(options.output);
   if (options.resume && options.force) {
@@ -132,12 +143,12 @@ int run_probe(const RunOptions& options) {
   const int cpus = available_cpus();
   // Default: LibTorch's own choice (physical cores, or OMP_NUM_THREADS), but no more threads than
   // CPUs we may use, which LibTorch does not check (a Slurm task or taskset on a big machine).
-  if (options.threads > 0) {
-    at::set_num_threads(int(options.threads));
+  if (threads > 0) {
+    at::set_num_threads(int(threads));
   } else if (at::get_num_threads() > cpus) {
     at::set_num_threads(cpus);
   }
-  const int workers = int(options.workers >= 0 ? options.workers : default_workers(cpus));
+  const int workers = int(workers_given >= 0 ? workers_given : default_workers(cpus));
 
   ProbeOptions probe_options;
   probe_options.layers = options.layers;
@@ -145,7 +156,7 @@ int run_probe(const RunOptions& options) {
   probe_options.truncate = !options.no_truncate;
   probe_options.crop = !options.no_crop;
   probe_options.channels_last = !options.no_channels_last;
-  probe_options.batch_size = options.batch_size;
+  probe_options.batch_size = batch_size;
   probe_options.mode = parse_mode(options.mode);
   probe_options.preprocess.preprocess = options.preprocess;
   if (!options.size.empty()) probe_options.preprocess.size = parse_size(options.size);
@@ -250,10 +261,13 @@ CommandAction add_run_command(CLI::App& app) {
   cmd->add_flag("--no-channels-last", options->no_channels_last,
                 "Compute convolutions in the default contiguous (NCHW) layout instead of "
                 "channels-last (same values up to float32 rounding; slower)");
-  cmd->add_option("--batch-size", options->batch_size, "Stimuli per forward")->capture_default_str();
+  cmd->add_option("--batch-size", options->batch_size, "Stimuli per forward")
+      ->type_name("INT")
+      ->capture_default_str();
   cmd->add_option("--threads", options->threads,
                   "LibTorch intra-op threads (0: LibTorch's default, the physical cores or "
-                  "OMP_NUM_THREADS, at most the CPUs this process may use)");
+                  "OMP_NUM_THREADS, at most the CPUs this process may use)")
+      ->type_name("INT");
   cmd->add_option("--device", options->device, "cpu (cuda needs a CUDA build of LibTorch)")
       ->capture_default_str();
   cmd->add_option("--mode", options->mode, "eval | train | as-saved")->capture_default_str();
@@ -266,7 +280,8 @@ CommandAction add_run_command(CLI::App& app) {
                   "float32 [1,C,H,W]");
   cmd->add_option("--workers", options->workers,
                   "Threads preparing the next batches while the model runs (0: none; "
-                  "default: CPUs/4, 1 to 4)");
+                  "default: CPUs/4, 1 to 4)")
+      ->type_name("INT");
   cmd->add_flag("-q,--quiet", options->quiet, "No progress line (the summary line stays)");
   cmd->add_flag("--resume", options->resume,
                 "Continue an interrupted JSON Lines output (-o FILE.jsonl) where it stopped");
