@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "torchprobe/heap_reuse.h"
 #include "torchprobe/capture.h"
+#include "torchprobe/heap_reuse.h"
 #include "torchprobe/model.h"
 #include "torchprobe/readout.h"
 #include "torchprobe/receptive_field.h"

@@ -64,7 +64,7 @@ const c10::Symbol kProbeInput = c10::Symbol::attr("torchprobe_input");
 const c10::Symbol kOwner = c10::Symbol::attr("torchprobe_owner");
 // Every clone that stores a capture (step 2), so that step 6 finds them after inlining.
 const c10::Symbol kCaptureClone = c10::Symbol::attr("torchprobe_capture_clone");
-// Every append of a capture to its list (step 2), so that step 5 finds the last one.
+// Every append of a capture to its list (step 2), so that step 4 finds the last one.
 const c10::Symbol kCaptureAppend = c10::Symbol::attr("torchprobe_capture_append");
 
 // Step 6: drops the capture clones no later node can write through (see the top of the file).
@@ -257,15 +257,13 @@ class Rewriter {
     for (Node* node : top->nodes()) {
       if (node->hasAttribute(kCaptureAppend) || holds_capture_append(node)) last_capture = node;
     }
-    std::vector<Node*> after;
-    for (Node* node = last_capture->next(); node != tuple && node != top->return_node(); node = node->next()) {
-      after.push_back(node);
-    }
-    for (auto it = after.rbegin(); it != after.rend(); ++it) {
-      // NOTE: uses come after definitions and every later node is gone, so only the tuple could
-      // use an output here; it holds the lists, made at the top.
-      if ((*it)->hasUses()) return;
-      (*it)->destroy();
+    // Backwards from the tuple: uses come after definitions and every later node is gone by
+    // then, so only the tuple could still use an output here; it holds the lists, made at the top.
+    for (Node* node = tuple->prev(); node != last_capture;) {
+      Node* before = node->prev();
+      if (node->hasUses()) return;
+      node->destroy();
+      node = before;
     }
   }
 

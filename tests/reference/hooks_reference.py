@@ -312,6 +312,13 @@ def check_against_torchscript(spec, eager_out, scripted_out):
                                  EXIT_EAGER_MISMATCH)
 
 
+def is_conv2d(module):
+    """An nn.Conv2d, eager or scripted (a scripted module keeps its class name only)."""
+    if isinstance(module, torch.jit.ScriptModule):
+        return module.original_name == "Conv2d"
+    return isinstance(module, torch.nn.Conv2d)
+
+
 def run(a):
     scripted, meta = load_model(a.model)
     model = build_eager(scripted, meta, a.model)
@@ -319,10 +326,8 @@ def run(a):
         # As `torchprobe run` computes by default: Conv2d weights in channels-last order, so
         # PyTorch's CPU convolutions (and the ops after them) run in that layout.
         for module in list(model.modules()) + list(scripted.modules()):
-            weight = getattr(module, "weight", None)
-            if module.original_name == "Conv2d" if isinstance(module, torch.jit.ScriptModule) \
-                    else isinstance(module, torch.nn.Conv2d):
-                weight.data = weight.data.contiguous(memory_format=torch.channels_last)
+            if is_conv2d(module):
+                module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
     training = a.mode == "as-saved" and bool(meta.get("training", False))
     model.train(training)
     scripted.train(training)
