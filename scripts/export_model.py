@@ -33,6 +33,7 @@ if __name__ == "__main__" and os.environ.get("PYTHONHASHSEED") != "0":
     os.execv(sys.executable, [sys.executable] + sys.argv)
 
 import argparse
+import contextlib
 import io
 import json
 import tempfile
@@ -98,12 +99,30 @@ def build_torchvision(arch, weights="random", seed=0, input_chw=(3, 224, 224)):
                               f"they must be in the torch hub cache ({hub})", 2)
     else:
         torch.manual_seed(seed)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), float64_initialisation():
             warnings.simplefilter("ignore")  # e.g. googlenet's init_weights scipy notice
             model = builder(weights=None, **builder_kwargs(arch, "random"))
-        randomize_batchnorm(model)
+            randomize_batchnorm(model)
         calibrate_batchnorm(model, input_chw)
     return model.eval()
+
+
+@contextlib.contextmanager
+def float64_initialisation():
+    """Within: new parameters are float64, so the random initialisation runs in float64.
+
+    NOTE: why. ATen draws float32 normal numbers with vectorised code that differs per instruction
+    set (the AVX2 kernel, the AVX-512 and plain builds another), so float32 weights seeded alike
+    differ in their last bits between CPUs (and under ATEN_CPU_CAPABILITY). float64 draws take one
+    scalar path; rounded to float32 afterwards (calibrate_batchnorm), they give the same weights on
+    every x86-64 CPU.
+    """
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def batchnorms(model):
@@ -123,11 +142,17 @@ def randomize_batchnorm(model):
 def calibrate_batchnorm(model, input_chw, batches=CALIB_BATCHES, batch_size=CALIB_BATCH_SIZE):
     """Set BatchNorm running statistics to the cumulative average over random normal batches.
 
-    Uses the global torch RNG (seed it first). Leaves the model in eval mode.
+    Uses the global torch RNG (seed it first). Leaves the model in eval mode, in float32.
+
+    NOTE: the statistics are computed in float64 and then rounded to float32, so that CPUs whose
+    kernels sum in another order (AVX2 vs AVX-512, other BLAS kernels) still get the same float32
+    statistics: a float64 rounding difference changes the float32 result only when it falls on a
+    rounding boundary (about once in 2**29 values). Same model file on every x86-64 CPU.
     """
     bns = batchnorms(model)
     if not bns:
-        return model.eval()
+        return model.float().eval()
+    model.double()
     saved = [bn.momentum for bn in bns]
     for bn in bns:
         bn.momentum = None  # cumulative moving average: every batch weighs the same
@@ -141,12 +166,12 @@ def calibrate_batchnorm(model, input_chw, batches=CALIB_BATCHES, batch_size=CALI
     try:
         with torch.no_grad():
             for _ in range(batches):
-                model(torch.randn(batch_size, *input_chw))
+                model(torch.randn(batch_size, *input_chw, dtype=torch.float64))
     finally:
         torch.set_num_threads(threads)
     for bn, momentum in zip(bns, saved):
         bn.momentum = momentum
-    return model.eval()
+    return model.float().eval()
 
 
 def to_torchscript(model, mode="script", input_chw=(3, 224, 224), training=False):

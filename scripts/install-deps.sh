@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything torchprobe's build, tests and scripts need, from Debian's packages.
 # Idempotent: packages already present are skipped, so a second run is quick and changes nothing.
+# On Debian 12 (bookworm: LibTorch 1.13) everything; on Debian 13 (trixie: LibTorch 2.6, the root
+# that scripts/debian13.sh makes) what the build and the test suite need, without the sanitizer
+# toolchain and Slurm (those legs of .ci/run run on Debian 12 only).
 set -euo pipefail
 
 packages=(
@@ -9,9 +12,11 @@ packages=(
   libgtest-dev libgmock-dev googletest
   python3-torch python3-torchvision python3-opencv python3-numpy python3-pytest python3-pil
   libopenblas0-pthread
-  slurmctld slurmd slurm-client munge
-  clang libclang-rt-14-dev
 )
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+if [ "$codename" != "trixie" ]; then
+  packages+=(slurmctld slurmd slurm-client munge clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

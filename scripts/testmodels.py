@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from export_model import calibrate_batchnorm, randomize_batchnorm
+from export_model import calibrate_batchnorm, float64_initialisation, randomize_batchnorm
 
 
 class ConvBnRelu(nn.Module):
@@ -321,20 +321,23 @@ HANDWRITTEN = {
 }
 
 
-def init(model):
-    """Randomise BatchNorm affine parameters and calibrate running stats from the global RNG;
-    returns the model in eval mode."""
-    randomize_batchnorm(model)
+def init(model_class):
+    """A model_class() initialised in float64 (the same weights on every CPU, see
+    export_model.float64_initialisation), BatchNorm affine parameters randomised and running stats
+    calibrated, from the global RNG; returns the model in eval mode, in float32."""
+    with float64_initialisation():
+        model = model_class()
+        randomize_batchnorm(model)
     return calibrate_batchnorm(model, model.input_chw)
 
 
 def build(name, seed=0):
     """Hand-written model `name` (a key of HANDWRITTEN) with seeded weights, in eval mode."""
     torch.manual_seed(seed)
-    return init(HANDWRITTEN[name]())
+    return init(HANDWRITTEN[name])
 
 
 def build_demo(seed=0):
     """DemoNet with seeded weights, in eval mode."""
     torch.manual_seed(seed)
-    return init(DemoNet())
+    return init(DemoNet)

@@ -8,6 +8,7 @@
 
 #include "torchprobe/capture.h"
 #include "torchprobe/errors.h"
+#include "torchprobe/libtorch_compat.h"
 
 namespace torchprobe {
 namespace {
@@ -36,11 +37,9 @@ std::map<std::string, at::Tensor> by_name(const Captures& captures) {
 
 // Collects the warnings a model's forward emits (e.g. scripted GoogLeNet's "always returns
 // GoogleNetOutputs", from the untruncated program) instead of letting LibTorch print them.
-class WarningCollector : public c10::WarningHandler {
+class WarningCollector : public compat::WarningHandlerBase {
  public:
-  void process(const c10::SourceLocation&, const std::string& message, const bool) override {
-    messages.insert(message);
-  }
+  void on_warning(const std::string& message) override { messages.insert(message); }
   std::set<std::string> messages;
 };
 
@@ -106,7 +105,7 @@ VerifyReport verify_captures(Model& model, const std::vector<StimulusSpec>& stim
   };
 
   WarningCollector model_warnings;
-  c10::Warning::WarningHandlerGuard guard(&model_warnings);
+  compat::WarningHandlerGuard guard(&model_warnings);
   for (const auto& spec : stimuli) {
     report.stimuli.push_back(spec.id);
     at::Tensor input = pre.prepare(spec).unsqueeze(0);

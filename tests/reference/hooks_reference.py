@@ -54,6 +54,12 @@ import numpy as np
 import torch
 import torchvision
 
+# NOTE: PyTorch 2.x's profiling executor never returns from the second call of a traced
+# densenet121 under torch.no_grad() (as in pytorch/pytorch#32751); the legacy executor runs the
+# same graph and kernels. 1.13 runs fine either way, so the switch is left alone there.
+if int(torch.__version__.split(".")[0]) >= 2:
+    torch._C._jit_set_profiling_executor(False)
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 

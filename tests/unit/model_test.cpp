@@ -25,7 +25,7 @@ void expect_load_error(const std::string& path, ExitCode code, const std::string
 
 TEST(Model, BadFilesGetDistinctCodes) {
   expect_load_error(test_model("does_not_exist"), ExitCode::kModelMissing, "no such file");
-  expect_load_error(TEST_MODELS_DIR, ExitCode::kModelIsDirectory, "is a directory");
+  expect_load_error(test_models_dir(), ExitCode::kModelIsDirectory, "is a directory");
   expect_load_error(test_model("empty"), ExitCode::kModelEmpty, "empty");
   expect_load_error(test_model("random_bytes"), ExitCode::kModelNotArchive, "not a zip");
   expect_load_error(test_model("not_torchscript.zip"), ExitCode::kModelNotTorchScript,
