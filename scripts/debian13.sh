@@ -17,6 +17,10 @@
 #
 # Environment: DEBIAN13_ROOT, BUILD_DIR (default build-debian13), CTEST_ARGS (extra ctest
 # arguments, e.g. "-R cli.test_check"), JOBS.
+#
+# The whole suite runs but slurm_array_merge: Slurm and munge are not installed in the root (the
+# single-node cluster set-up is Debian 12's, see shared/design/slurm.md), and that test exercises
+# the sbatch scripts, not LibTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SOURCE=$(pwd)
@@ -82,7 +86,7 @@ case "${1:-}" in
   --) shift; command=("$@") ;;
   "") command=(bash -c "cmake -S . -B '$BUILD_DIR' -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null \
         && cmake --build '$BUILD_DIR' -j $JOBS \
-        && cd '$BUILD_DIR' && ctest -j $JOBS --output-on-failure --timeout 1800 ${CTEST_ARGS:-}") ;;
+        && cd '$BUILD_DIR' && ctest -j $JOBS --output-on-failure --timeout 1800 -E '^slurm_array_merge\$' ${CTEST_ARGS:-}") ;;
   *) echo "debian13.sh: unknown argument '$1' (see the usage at the top of this script)" >&2; exit 2 ;;
 esac
 

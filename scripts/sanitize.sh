@@ -4,9 +4,17 @@
 #   scripts/sanitize.sh [CTEST_REGEX]        e.g. scripts/sanitize.sh 'Capture|Readout'
 # LibTorch itself is not instrumented: ASan checks torchprobe's own code and what it hands to
 # LibTorch and OpenCV. Leak detection is off (LibTorch keeps global allocations alive at exit).
+# Where the Release build (scripts/test.sh, $RELEASE_DIR default build/) has run the suite, its
+# test models and cached hooks-reference outputs are used instead of being made again: neither
+# depends on how torchprobe was compiled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-asan}
+RELEASE_DIR=${RELEASE_DIR:-build}
+if [ -d "$RELEASE_DIR/test-models" ]; then
+  export TORCHPROBE_TEST_MODELS_DIR=${TORCHPROBE_TEST_MODELS_DIR:-$(pwd)/$RELEASE_DIR/test-models}
+  export TORCHPROBE_REFERENCE_CACHE=${TORCHPROBE_REFERENCE_CACHE:-$(pwd)/$RELEASE_DIR/reference-cache}
+fi
 bash scripts/install-deps.sh
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTORCHPROBE_SANITIZE=ON >/dev/null
 cmake --build "$BUILD_DIR"

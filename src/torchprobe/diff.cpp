@@ -28,6 +28,23 @@ std::string json_text(const json& value) {
   return value.is_null() ? "(none)" : dump_json(value);
 }
 
+// The tolerance rule with the given names or numbers for its terms; the scaled term only when set.
+std::string tolerance_rule(const Tolerance& tolerance, const std::string& atol,
+                           const std::string& rtol, const std::string& scale_tol) {
+  std::string rule = "|candidate - baseline| <= " + atol + " + " + rtol + " * |baseline|";
+  if (tolerance.scale_tol > 0) rule += " + " + scale_tol + " * max|baseline of the response|";
+  return rule;
+}
+
+// The largest magnitude among the finite values (0 for none).
+double largest_magnitude(const std::vector<double>& values) {
+  double largest = 0;
+  for (double v : values) {
+    if (std::isfinite(v)) largest = std::max(largest, std::fabs(v));
+  }
+  return largest;
+}
+
 json number_json(double value) {
   if (!std::isfinite(value)) return nullptr;
   return value;
@@ -349,12 +366,13 @@ class Differ {
       }
       return at;
     };
+    const double allowed = tolerance_.atol + tolerance_.scale_tol * largest_magnitude(a);
     for (std::size_t i = 0; i < a.size(); ++i) {
       const bool nan_a = std::isnan(a[i]), nan_b = std::isnan(b[i]);
       if (nan_a && nan_b) continue;
       double error = nan_a || nan_b ? std::numeric_limits<double>::infinity()
                                     : std::fabs(b[i] - a[i]);
-      bool outside = !(error <= tolerance_.atol + tolerance_.rtol * std::fabs(a[i]));
+      bool outside = !(error <= allowed + tolerance_.rtol * std::fabs(a[i]));
       if (error == 0 && !outside) continue;  // neither a maximum nor out of tolerance
       ValueLocation at = location(i, error);
       keep_max_abs(max_abs, at);
@@ -512,7 +530,8 @@ nlohmann::json DiffReport::to_json() const {
   out["candidate"] = side(candidate);
   out["tolerance"] = {{"rtol", tolerance.rtol},
                       {"atol", tolerance.atol},
-                      {"rule", "|candidate - baseline| <= atol + rtol * |baseline|"}};
+                      {"scale_tol", tolerance.scale_tol},
+                      {"rule", tolerance_rule(tolerance, "atol", "rtol", "scale_tol")}};
   out["summary"] = {{"differences", int64_t(differences.size())},
                     {"stimuli_compared", stimuli_compared},
                     {"responses_compared", responses_compared},
@@ -565,9 +584,10 @@ nlohmann::json DiffReport::to_json() const {
 
 DiffReport diff_results(const Results& baseline, const Results& candidate,
                         const Tolerance& tolerance) {
-  if (!(tolerance.rtol >= 0) || !(tolerance.atol >= 0) || !std::isfinite(tolerance.rtol) ||
-      !std::isfinite(tolerance.atol)) {
-    throw UsageError("bad tolerance: --rtol and --atol must be finite and not negative");
+  for (double t : {tolerance.rtol, tolerance.atol, tolerance.scale_tol}) {
+    if (!(t >= 0) || !std::isfinite(t)) {
+      throw UsageError("bad tolerance: --rtol, --atol and --scale-tol must be finite and not negative");
+    }
   }
   return Differ(baseline, candidate, tolerance).run();
 }
@@ -578,8 +598,10 @@ std::string format_diff_table(const DiffReport& report, std::size_t max_differen
       << report.baseline.stimuli << " stimuli)\n"
       << "candidate: " << report.candidate.path << " (" << report.candidate.format << ", "
       << report.candidate.stimuli << " stimuli)\n"
-      << "tolerance: |candidate - baseline| <= " << number_text(report.tolerance.atol) << " + "
-      << number_text(report.tolerance.rtol) << " * |baseline|\n";
+      << "tolerance: "
+      << tolerance_rule(report.tolerance, number_text(report.tolerance.atol),
+                        number_text(report.tolerance.rtol), number_text(report.tolerance.scale_tol))
+      << "\n";
   for (const auto& note : report.notes) out << "note: " << note << "\n";
 
   if (!report.layers.empty()) {

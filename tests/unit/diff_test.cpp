@@ -92,6 +92,22 @@ TEST(Diff, ToleranceIsRelativeToTheBaseline) {
   EXPECT_TRUE(diff(b, output(), {0.095, 0}).same());
 }
 
+TEST(Diff, ScaledToleranceIsAFractionOfTheResponsesLargestMagnitude) {
+  // pool's values reach 8: a change of 0.05 at its smallest value (1) is 5% there but 0.6% of 8.
+  json b = output();
+  b["stimuli"][0]["responses"]["pool"]["values"][0][0][0] = 1.05;
+  EXPECT_FALSE(diff(output(), b, {0, 0, 0.006}).same());
+  EXPECT_TRUE(diff(output(), b, {0, 0, 0.007}).same());
+  // Per response: conv1's largest magnitude is 2, so the same fraction allows less there.
+  json c = output();
+  c["stimuli"][0]["responses"]["conv1"]["values"][3] = 0.05;
+  EXPECT_FALSE(diff(output(), c, {0, 0, 0.007}).same());
+  EXPECT_TRUE(diff(output(), c, {0, 0, 0.026}).same());
+  EXPECT_NE(diff(output(), c, {0, 0, 0.026}).to_json()["tolerance"]["rule"].get<std::string>().find(
+                "scale_tol * max|baseline of the response|"),
+            std::string::npos);
+}
+
 TEST(Diff, GivesThePositionInAFullReadout) {
   json b = output();
   b["stimuli"][0]["responses"]["pool"]["values"][1][0][1] = 6.5;
@@ -223,6 +239,8 @@ TEST(Diff, ComparesHeaderNumbersAsFloat32) {
 TEST(Diff, RejectsBadTolerances) {
   EXPECT_THROW(diff(output(), output(), {-1, 0}), UsageError);
   EXPECT_THROW(diff(output(), output(), {0, NAN}), UsageError);
+  EXPECT_THROW(diff(output(), output(), {0, 0, -1e-4}), UsageError);
+  EXPECT_THROW(diff(output(), output(), {0, 0, INFINITY}), UsageError);
 }
 
 TEST(Diff, TableNamesTheDifferenceAndTheVerdict) {

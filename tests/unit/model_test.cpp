@@ -11,6 +11,7 @@ namespace torchprobe {
 namespace {
 
 using testing::test_model;
+using testing::test_models_dir;
 
 void expect_load_error(const std::string& path, ExitCode code, const std::string& fragment) {
   try {

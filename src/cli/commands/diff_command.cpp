@@ -41,6 +41,11 @@ void add_tolerance_options(CLI::App& cmd, Tolerance& tolerance) {
                  "Relative tolerance: |candidate - baseline| <= atol + rtol * |baseline|")
       ->capture_default_str();
   cmd.add_option("--atol", tolerance.atol, "Absolute tolerance")->capture_default_str();
+  cmd.add_option("--scale-tol", tolerance.scale_tol,
+                 "Tolerance as a fraction of the response's largest |baseline| value, added to the "
+                 "others: for goldens checked on other CPUs, whose rounding grows with the layer's "
+                 "magnitude (e.g. 1e-4)")
+      ->capture_default_str();
 }
 
 CommandAction add_diff_command(CLI::App& app) {
