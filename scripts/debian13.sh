@@ -37,6 +37,7 @@ create_root() {
   local done_stamp="$ROOT/.torchprobe-debootstrap-done"
   [ -f "$done_stamp" ] && return 0
   if ! command -v debootstrap >/dev/null; then
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   fi
   if [ -e "$ROOT" ]; then

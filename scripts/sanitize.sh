@@ -21,4 +21,5 @@ cmake --build "$BUILD_DIR"
 export ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd "$BUILD_DIR"
-ctest -j "$(nproc)" --output-on-failure --timeout 3600 ${1:+-R "$1"}
+# NOTE: cli.test_export_reproducible runs no torchprobe code (scripts/export_model.py only).
+ctest -j "$(nproc)" --output-on-failure --timeout 3600 -E '^cli.test_export_reproducible$' ${1:+-R "$1"}
