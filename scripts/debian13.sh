@@ -13,7 +13,9 @@
 #
 # The mounts (/proc, /dev, /dev/pts, /sys, the source) are made in a private mount namespace
 # (unshare --mount): they vanish with this script's process on every exit path, even a kill, and
-# are never seen by the host's other processes. Needs root.
+# are never seen by the host's other processes. Needs root. The command inside gets a clean
+# environment but for CI and the variables that select CPU kernels (ATEN_CPU_CAPABILITY,
+# ONEDNN_MAX_CPU_ISA, DNNL_MAX_CPU_ISA, OPENBLAS_CORETYPE: scripts/test-isa.sh).
 #
 # Environment: DEBIAN13_ROOT, BUILD_DIR (default build-debian13), CTEST_ARGS (extra ctest
 # arguments, e.g. "-R cli.test_check"), JOBS.
@@ -74,6 +76,7 @@ enter() {
     ${CI:+CI=$CI} ${ATEN_CPU_CAPABILITY:+ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY} \
     ${ONEDNN_MAX_CPU_ISA:+ONEDNN_MAX_CPU_ISA=$ONEDNN_MAX_CPU_ISA} \
     ${DNNL_MAX_CPU_ISA:+DNNL_MAX_CPU_ISA=$DNNL_MAX_CPU_ISA} \
+    ${OPENBLAS_CORETYPE:+OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE} \
     bash -c 'cd /src && "$@"' bash "$@"
 }
 

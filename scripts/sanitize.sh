@@ -16,7 +16,10 @@ if [ -d "$RELEASE_DIR/test-models" ]; then
   export TORCHPROBE_REFERENCE_CACHE=${TORCHPROBE_REFERENCE_CACHE:-$(pwd)/$RELEASE_DIR/reference-cache}
 fi
 bash scripts/install-deps.sh
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTORCHPROBE_SANITIZE=ON >/dev/null
+# NOTE: -O1 -g1 (line tables: ASan's and UBSan's reports still name file and line) instead of
+# RelWithDebInfo's -O2 -g: compiles in less than half the time (probe.cpp: 37 s vs 88 s).
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DTORCHPROBE_SANITIZE=ON >/dev/null
 cmake --build "$BUILD_DIR"
 export ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -8,6 +8,7 @@ Run through CTest (which sets the environment) or by hand:
 $TORCHPROBE_TEST_MODELS_DIR, when set, overrides TEST_MODELS_DIR (scripts/test-isa.sh), and
 $TORCHPROBE_REFERENCE_CACHE overrides REFERENCE_CACHE_DIR (see reference()).
 """
+import functools
 import hashlib
 import json
 import os
@@ -88,8 +89,8 @@ def cache_path(model_path, args, env):
     The key is the sha256 of everything the output depends on: the model file's content (not
     its path: the Release and sanitizer builds share results), the other arguments as given
     (stimulus ids are taken from them; the value after -o is left out), the content of every
-    argument that names a file (image stimuli), the reference's sources, PyTorch's version and
-    the kernel-selecting environment."""
+    argument that names a file (image stimuli), the reference's sources, the versions of torch
+    and torchvision and the kernel-selecting environment."""
     if not REFERENCE_CACHE or "--dump-input" in map(str, args):  # a side effect to replay
         return None
     key = hashlib.sha256(file_digest(model_path).encode())
@@ -103,22 +104,20 @@ def cache_path(model_path, args, env):
             key.update(file_digest(arg).encode())
     for source in REFERENCE_SOURCES:
         key.update(file_digest(source).encode())
-    key.update(torch_version().encode())
+    key.update(torch_versions().encode())
     for name in KERNEL_ENVIRONMENT:
         key.update(f"\0{name}={env.get(name, '')}".encode())
     return Path(REFERENCE_CACHE) / f"{key.hexdigest()}.json"
 
 
-_TORCH_VERSION = []
-
-
-def torch_version():
-    """The reference PyTorch's version, from its package metadata (no import: fast)."""
-    if not _TORCH_VERSION:
-        _TORCH_VERSION.append(subprocess.run(
-            [PYTHON, "-c", "import importlib.metadata as m; print(m.version('torch'))"],
-            capture_output=True, text=True, check=True).stdout.strip())
-    return _TORCH_VERSION[0]
+@functools.lru_cache(maxsize=None)
+def torch_versions():
+    """The versions of the reference's torch and torchvision (which rebuilds the eager models),
+    from their package metadata: no import, so fast."""
+    return subprocess.run(
+        [PYTHON, "-c", "import importlib.metadata as m; "
+                       "print(m.version('torch'), m.version('torchvision'))"],
+        capture_output=True, text=True, check=True).stdout.strip()
 
 
 def compare(a, b, atol=1e-5, absolute=False):
