@@ -27,11 +27,11 @@
 #include <string>
 #include <vector>
 
-#include "torchprobe/capture.h"
-#include "torchprobe/heap_reuse.h"
-#include "torchprobe/model.h"
-#include "torchprobe/readout.h"
-#include "torchprobe/receptive_field.h"
+#include "torchprobe/capture/capture.h"
+#include "cli/heap_reuse.h"
+#include "torchprobe/model/model.h"
+#include "torchprobe/capture/readout.h"
+#include "torchprobe/capture/receptive_field.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include "cli/commands/command.h"
 #include "cli/console.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/heap_reuse.h"
+#include "cli/heap_reuse.h"
 #include "torchprobe/version.h"
 
 namespace torchprobe::cli {

@@ -12,7 +12,7 @@
 #include <chrono>
 #include <string>
 
-#include "torchprobe/probe.h"
+#include "torchprobe/run/probe.h"
 
 namespace torchprobe::cli {
 

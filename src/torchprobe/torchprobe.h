@@ -20,15 +20,15 @@
 //   probe.run({torchprobe::StimulusSpec::parse("noise:7")}, out);
 //
 // In CMake: find_package(torchprobe REQUIRED) and link torchprobe::core.
-#include "torchprobe/capture.h"
+#include "torchprobe/capture/capture.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/layers.h"
-#include "torchprobe/merge.h"
-#include "torchprobe/model.h"
+#include "torchprobe/model/layers.h"
+#include "torchprobe/results/merge.h"
+#include "torchprobe/model/model.h"
 #include "torchprobe/output/json_document_writer.h"
 #include "torchprobe/output/jsonl_writer.h"
-#include "torchprobe/probe.h"
-#include "torchprobe/resume.h"
-#include "torchprobe/readout.h"
-#include "torchprobe/stimulus.h"
+#include "torchprobe/run/probe.h"
+#include "torchprobe/run/resume.h"
+#include "torchprobe/capture/readout.h"
+#include "torchprobe/stimuli/stimulus.h"
 #include "torchprobe/version.h"

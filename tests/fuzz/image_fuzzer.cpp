@@ -11,7 +11,7 @@
 #include <string>
 
 #include "torchprobe/errors.h"
-#include "torchprobe/image.h"
+#include "torchprobe/stimuli/image.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (size > (1 << 20)) return 0;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "torchprobe/errors.h"
-#include "torchprobe/output/jsonl_reader.h"
+#include "torchprobe/results/jsonl_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   static const std::string path = "/tmp/torchprobe-fuzz-jsonl-" + std::to_string(::getpid()) + ".jsonl";

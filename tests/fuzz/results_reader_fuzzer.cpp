@@ -5,7 +5,7 @@
 #include <string>
 
 #include "torchprobe/errors.h"
-#include "torchprobe/results_reader.h"
+#include "torchprobe/results/results_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "torchprobe/errors.h"
-#include "torchprobe/stimulus.h"
-#include "torchprobe/stimulus_list.h"
+#include "torchprobe/stimuli/stimulus.h"
+#include "torchprobe/stimuli/stimulus_list.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (size > 512) return 0;

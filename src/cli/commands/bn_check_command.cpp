@@ -2,12 +2,12 @@
 #include <iostream>
 
 #include "cli/commands/command.h"
-#include "torchprobe/bn_check.h"
+#include "torchprobe/tools/bn_check.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/json_text.h"
-#include "torchprobe/model.h"
-#include "torchprobe/preprocess.h"
-#include "torchprobe/stimulus.h"
+#include "torchprobe/detail/json_text.h"
+#include "torchprobe/model/model.h"
+#include "torchprobe/stimuli/preprocess.h"
+#include "torchprobe/stimuli/stimulus.h"
 
 namespace torchprobe::cli {
 namespace {

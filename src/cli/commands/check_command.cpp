@@ -12,9 +12,9 @@
 
 #include "cli/commands/command.h"
 #include "cli/console.h"
-#include "torchprobe/check.h"
+#include "torchprobe/results/check.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/json_text.h"
+#include "torchprobe/detail/json_text.h"
 #include "torchprobe/output/json_document_writer.h"
 
 namespace torchprobe::cli {

@@ -5,10 +5,10 @@
 #include <iostream>
 
 #include "cli/commands/command.h"
-#include "torchprobe/diff.h"
+#include "torchprobe/results/diff.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/json_text.h"
-#include "torchprobe/results_reader.h"
+#include "torchprobe/detail/json_text.h"
+#include "torchprobe/results/results_reader.h"
 
 namespace torchprobe::cli {
 namespace {

@@ -2,9 +2,9 @@
 #include <iostream>
 
 #include "cli/commands/command.h"
-#include "torchprobe/explain.h"
-#include "torchprobe/json_text.h"
-#include "torchprobe/model.h"
+#include "torchprobe/tools/explain.h"
+#include "torchprobe/detail/json_text.h"
+#include "torchprobe/model/model.h"
 
 namespace torchprobe::cli {
 namespace {

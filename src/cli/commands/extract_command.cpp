@@ -7,7 +7,7 @@
 #include "cli/commands/command.h"
 #include "cli/console.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/extract.h"
+#include "torchprobe/tools/extract.h"
 
 namespace torchprobe::cli {
 namespace {

@@ -5,9 +5,9 @@
 
 #include "cli/commands/command.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/explain.h"
-#include "torchprobe/layers.h"
-#include "torchprobe/model.h"
+#include "torchprobe/tools/explain.h"
+#include "torchprobe/model/layers.h"
+#include "torchprobe/model/model.h"
 
 namespace torchprobe::cli {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "cli/commands/command.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/merge.h"
+#include "torchprobe/results/merge.h"
 
 namespace torchprobe::cli {
 namespace {

@@ -8,9 +8,9 @@
 #include "cli/commands/stimulus_options.h"
 #include "cli/console.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/model.h"
-#include "torchprobe/preprocess.h"
-#include "torchprobe/stimulus_files.h"
+#include "torchprobe/model/model.h"
+#include "torchprobe/stimuli/preprocess.h"
+#include "torchprobe/stimuli/stimulus_files.h"
 
 namespace torchprobe::cli {
 namespace {

@@ -16,13 +16,13 @@
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/model.h"
+#include "torchprobe/model/model.h"
 #include "torchprobe/output/json_document_writer.h"
-#include "torchprobe/output/jsonl_reader.h"
+#include "torchprobe/results/jsonl_reader.h"
 #include "torchprobe/output/jsonl_writer.h"
-#include "torchprobe/probe.h"
-#include "torchprobe/stimulus_files.h"
-#include "torchprobe/resume.h"
+#include "torchprobe/run/probe.h"
+#include "torchprobe/stimuli/stimulus_files.h"
+#include "torchprobe/run/resume.h"
 
 namespace torchprobe::cli {
 namespace {

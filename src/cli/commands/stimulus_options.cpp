@@ -1,7 +1,7 @@
 #include "cli/commands/stimulus_options.h"
 
 #include "cli/console.h"
-#include "torchprobe/stimulus_list.h"
+#include "torchprobe/stimuli/stimulus_list.h"
 
 namespace torchprobe::cli {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "torchprobe/preprocess.h"
-#include "torchprobe/stimulus.h"
+#include "torchprobe/stimuli/preprocess.h"
+#include "torchprobe/stimuli/stimulus.h"
 
 namespace torchprobe::cli {
 

@@ -11,8 +11,8 @@
 #include "cli/commands/stimulus_options.h"
 #include "cli/console.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/json_text.h"
-#include "torchprobe/verify.h"
+#include "torchprobe/detail/json_text.h"
+#include "torchprobe/tools/verify.h"
 
 namespace torchprobe::cli {
 namespace {

@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <ostream>
 
-#include "torchprobe/atomic_file.h"
-#include "torchprobe/json_text.h"
+#include "torchprobe/detail/atomic_file.h"
+#include "torchprobe/detail/json_text.h"
 
 namespace torchprobe {
 

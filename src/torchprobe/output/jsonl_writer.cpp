@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "torchprobe/atomic_file.h"
+#include "torchprobe/detail/atomic_file.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/json_text.h"
+#include "torchprobe/detail/json_text.h"
 
 namespace torchprobe {
 namespace {

@@ -1,0 +1,124 @@
+#pragma once
+// Capturing named submodules' outputs as the real forward computes them.
+//
+//   auto model = torchprobe::Model::load("googlenet.pt");
+//   model.set_mode(torchprobe::Mode::kEval);
+//   auto program = torchprobe::CaptureProgram::build(model, {"conv1", "inception3a"}, {});
+//   torchprobe::Captures out = program.run(torch::ones({1, 3, 224, 224}));
+//   for (const auto& c : out.captures) std::cout << c.name << " " << c.value.sizes() << "\n";
+//
+// The program is the model's forward graph, rewritten (see capture.cpp): calls are inlined down to
+// the requested modules, each requested call's output is cloned as soon as the call returns, and
+// (unless truncation is off) everything the captures do not need is removed.
+#include <torch/script.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "torchprobe/errors.h"
+#include "torchprobe/model/model.h"
+
+namespace torchprobe {
+
+// What a user asks for: "NAME" (every call of the module), "NAME#i" (its i-th call only),
+// "NAME:in" / "NAME#i:in" (the input of the call instead of its output).
+struct CaptureRequest {
+  std::string layer;
+  std::optional<int64_t> call;
+  bool input = false;
+
+  static CaptureRequest parse(const std::string& text);  // throws UsageError
+  std::string to_string() const;
+};
+
+struct CaptureOptions {
+  // Remove every op the captures do not need. Off: the whole forward runs, with the same clones.
+  bool truncate = true;
+  // Skip requested modules whose output holds no tensor instead of throwing (used by `layers`).
+  bool skip_non_tensor = false;
+};
+
+// One captured tensor, with its batch dimension, named like "layer1.0.relu#1" or "split[0]".
+struct Capture {
+  std::string name;
+  at::Tensor value;
+};
+
+struct Captures {
+  std::vector<Capture> captures;
+  std::vector<std::string> not_called;  // requests with no matching call in this forward
+};
+
+class CaptureProgram {
+ public:
+  CaptureProgram() = default;  // empty: use build()
+  // Throws UnknownLayerError for a name that is not a submodule and CaptureError
+  // (kLayerNotCapturable) for a module whose output holds no tensor. The module's training flags
+  // are folded into the program: build again after Model::set_mode.
+  static CaptureProgram build(const Model& model, const std::vector<std::string>& requests,
+                              const CaptureOptions& options);
+
+  // Runs the program on a batch. Throws ForwardError when the model rejects the input (see
+  // forward_error()).
+  Captures run(const at::Tensor& input) const;
+
+  const std::shared_ptr<torch::jit::Graph>& graph() const { return graph_; }
+  // Where the program branches on the input's values (control_flow.h), or nullopt: found once,
+  // when the program is built.
+  const std::optional<std::string>& value_dependent_branch() const { return value_dependent_branch_; }
+  bool truncated() const { return truncated_; }
+  // Number of nodes of a kind (e.g. "aten::conv2d") in the program, at any depth.
+  std::size_t count_nodes(const std::string& kind) const;
+
+  struct Slot {
+    std::string layer;  // module name as requested
+    int64_t element;    // tuple element, or -1 for the whole output
+    bool input;         // the call's input rather than its output
+  };
+
+ private:
+  torch::jit::Module module_;
+  std::shared_ptr<torch::jit::Graph> graph_;
+  std::shared_ptr<torch::jit::Code> code_;
+  std::vector<CaptureRequest> requests_;
+  std::vector<Slot> slots_;
+  std::vector<c10::IValue> default_arguments_;
+  bool truncated_ = true;
+  std::string model_path_;
+  std::string expected_input_;  // describe_expected_input() of the model, for ForwardError
+  std::optional<std::string> value_dependent_branch_;
+};
+
+// What the model says about the input it takes, for error messages: "input 1x32x32 (the model's
+// metadata)" or "1 channel(s) (first convolution 'conv1', weight [4, 1, 3, 3])"; "" if unknown.
+std::string describe_expected_input(const Model& model);
+
+// The error for a forward of the model at `model_path` that threw `failure` on `input`: one line
+// naming the model and the input shape, with the first line of LibTorch's message (without the
+// TorchScript traceback) and `expected` (describe_expected_input()) where known.
+ForwardError forward_error(const std::string& model_path, const std::string& expected,
+                           const at::Tensor& input, const std::exception& failure,
+                           std::string hint);
+
+// For analysis (`explain`): a copy of the forward graph after steps 1-3 of the rewrite for
+// `layers` (calls containing them inlined, every other module call left as prim::CallMethod),
+// with a tagged aten::clone at each call's output and input. Nothing is truncated.
+struct AnalysisView {
+  struct Point {
+    std::string layer;
+    bool input;               // the call's input (else its output)
+    torch::jit::Value* value; // the captured value in the graph
+    torch::jit::Node* clone;  // the inserted clone (not part of the model's computation)
+  };
+  std::shared_ptr<torch::jit::Graph> graph;
+  std::vector<Point> points;  // in graph order
+  // The module whose forward (or helper method) a node was inlined from; "" for the root.
+  std::string owner(torch::jit::Node* node) const;
+  // True for the clone/append nodes the view inserted.
+  static bool is_probe_node(torch::jit::Node* node);
+};
+AnalysisView build_analysis_view(const Model& model, const std::vector<std::string>& layers);
+
+}  // namespace torchprobe

@@ -1,0 +1,269 @@
+#include "torchprobe/model/model.h"
+
+#include <caffe2/serialize/inline_container.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <future>
+#include <unordered_set>
+
+#include "torchprobe/errors.h"
+#include "torchprobe/model/module_paths.h"
+#include "torchprobe/detail/sha256.h"
+
+namespace torchprobe {
+namespace {
+
+constexpr const char* kMetadataFile = "torchprobe.json";
+constexpr const char* kExportHint =
+    "export with scripts/export_model.py, or torch.jit.save(torch.jit.script(model.eval()), path)";
+
+[[noreturn]] void fail(ExitCode code, const std::string& path, const std::string& why,
+                       const std::string& hint = kExportHint) {
+  throw ModelLoadError(code, "cannot load model '" + path + "': " + why, hint);
+}
+
+std::string read_prefix(const std::string& path, std::size_t size) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(size, '\0');
+  in.read(bytes.data(), std::streamsize(size));
+  bytes.resize(std::size_t(in.gcount()));
+  return bytes;
+}
+
+// A zip archive ends with an "end of central directory" record within its last 64 KiB + 22 bytes.
+bool has_zip_end_record(const std::string& path, std::size_t file_size) {
+  std::size_t window = std::min<std::size_t>(file_size, 65536 + 22);
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(std::streamoff(file_size - window));
+  std::string tail(window, '\0');
+  in.read(tail.data(), std::streamsize(window));
+  return tail.find(std::string("PK\x05\x06", 4)) != std::string::npos;
+}
+
+// Rejects, with a specific exit code, every file that is not a TorchScript archive, before
+// LibTorch's own loader turns them into a generic c10::Error.
+void check_archive(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    fail(ExitCode::kModelMissing, path, "no such file", "check the path");
+  }
+  if (S_ISDIR(info.st_mode)) {
+    fail(ExitCode::kModelIsDirectory, path, "is a directory, expected a TorchScript .pt file",
+         "give the path of the .pt file inside it");
+  }
+  if (info.st_size == 0) fail(ExitCode::kModelEmpty, path, "the file is empty (0 bytes)");
+  std::string magic = read_prefix(path, 4);
+  if (!magic.empty() && uint8_t(magic[0]) == 0x80) {
+    fail(ExitCode::kModelPickle, path,
+         "a legacy torch.save() pickle (a state_dict or an eager module), not TorchScript");
+  }
+  if (magic != std::string("PK\x03\x04", 4)) {
+    fail(ExitCode::kModelNotArchive, path, "not a TorchScript archive (not a zip file)");
+  }
+  if (!has_zip_end_record(path, std::size_t(info.st_size))) {
+    fail(ExitCode::kModelTruncated, path,
+         "the archive is truncated (its zip directory is missing); was the copy interrupted?",
+         "copy or export the model again");
+  }
+  std::vector<std::string> records;
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    records = reader.getAllRecords();
+  } catch (const c10::Error& e) {
+    // The zip directory is intact (checked above), so this is a zip of some other layout.
+    fail(ExitCode::kModelNotTorchScript, path,
+         "a zip archive without TorchScript code (not laid out as a PyTorch archive)");
+  }
+  bool has_code = false, has_data = false;
+  for (const auto& record : records) {
+    if (record.rfind("code/", 0) == 0) has_code = true;
+    if (record == "data.pkl") has_data = true;
+  }
+  if (!has_code && has_data) {
+    fail(ExitCode::kModelPickle, path,
+         "a torch.save() file (a state_dict or an eager module), not TorchScript");
+  }
+  if (!has_code) {
+    fail(ExitCode::kModelNotTorchScript, path, "a zip archive without TorchScript code");
+  }
+}
+
+bool graph_has_control_flow(torch::jit::Block* block) {
+  for (torch::jit::Node* node : block->nodes()) {
+    if (node->kind() == c10::prim::If || node->kind() == c10::prim::Loop ||
+        node->kind() == c10::prim::RaiseException) {
+      return true;
+    }
+    for (torch::jit::Block* inner : node->blocks()) {
+      if (graph_has_control_flow(inner)) return true;
+    }
+  }
+  return false;
+}
+
+// Traced modules have no control flow and call repeated modules through forward1, forward2...
+std::string infer_kind(const torch::jit::Module& module) {
+  for (const auto& sub : module.modules()) {
+    for (const auto& method : sub.get_methods()) {
+      auto& fn = torch::jit::toGraphFunction(method.function());
+      if (graph_has_control_flow(fn.graph()->block())) return "script";
+    }
+  }
+  return "trace";
+}
+
+std::string last_component(const std::string& dotted) {
+  auto pos = dotted.rfind('.');
+  return pos == std::string::npos ? dotted : dotted.substr(pos + 1);
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+Mode parse_mode(const std::string& text) {
+  if (text == "eval") return Mode::kEval;
+  if (text == "train") return Mode::kTrain;
+  if (text == "as-saved") return Mode::kAsSaved;
+  throw UsageError("unknown mode '" + text + "': expected eval, train or as-saved");
+}
+
+std::string to_string(Mode mode) {
+  switch (mode) {
+    case Mode::kEval: return "eval";
+    case Mode::kTrain: return "train";
+    case Mode::kAsSaved: return "as-saved";
+  }
+  return "?";
+}
+
+Model Model::load(const std::string& path) {
+  check_archive(path);
+  Model model;
+  model.path_ = path;
+  torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
+  // Hashing a large model file takes about as long as loading it: do both at once.
+  std::future<std::string> digest = std::async(std::launch::async, [path] { return sha256_file(path); });
+  try {
+    model.module_ = torch::jit::load(path, c10::nullopt, extra);
+  } catch (const c10::Error& e) {
+    fail(ExitCode::kModelLoad, path, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    fail(ExitCode::kModelLoad, path, e.what());
+  }
+  model.sha256_ = digest.get();
+  const std::string& meta_text = extra[kMetadataFile];
+  if (!meta_text.empty()) {
+    model.metadata_ = nlohmann::json::parse(meta_text, nullptr, /*allow_exceptions=*/false);
+    if (model.metadata_.is_discarded() || !model.metadata_.is_object()) {
+      fail(ExitCode::kModelLoad, path, "its embedded torchprobe.json is not a JSON object");
+    }
+  }
+
+  std::unordered_set<const c10::ivalue::Object*> seen{model.module_._ivalue().get()};
+  for (const auto& item : model.module_.named_modules()) {
+    if (item.name.empty() || !seen.insert(item.value._ivalue().get()).second) continue;
+    std::string qualified = readable_type_name(item.value.type());
+    model.modules_.push_back({item.name, last_component(qualified), qualified, item.value});
+  }
+  if (model.modules_.empty() && model.module_.parameters().size() == 0) {
+    fail(ExitCode::kModelFrozen, path,
+         "the model has no submodules and no parameters: it looks frozen (torch.jit.freeze or "
+         "optimize_for_inference fold submodules into constants), so there are no layers to probe",
+         "save the model without freezing: torch.jit.save(torch.jit.script(model.eval()), path)");
+  }
+
+  model.saved_training_ = model.module_.is_training();
+  model.saved_flags_.emplace_back(model.module_, model.module_.is_training());
+  for (const auto& entry : model.modules_) {
+    model.saved_flags_.emplace_back(entry.module, entry.module.is_training());
+    if (entry.module.is_training() != model.saved_training_) {
+      model.mixed_training_.push_back(entry.name);
+    }
+  }
+  if (model.metadata_.is_object() && model.metadata_.contains("export_mode") &&
+      model.metadata_["export_mode"].is_string()) {
+    model.kind_ = model.metadata_["export_mode"].get<std::string>();
+  } else {
+    model.kind_ = infer_kind(model.module_);
+  }
+  return model;
+}
+
+std::optional<std::vector<int64_t>> Model::input_size() const {
+  if (!metadata_.is_object() || !metadata_.contains("input_size")) return std::nullopt;
+  const auto& size = metadata_["input_size"];
+  if (!size.is_array() || size.size() != 3) return std::nullopt;
+  std::vector<int64_t> out;
+  for (const auto& v : size) {
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0) return std::nullopt;
+    out.push_back(v.get<int64_t>());
+  }
+  return out;
+}
+
+const ModuleEntry& Model::find(const std::string& name) const {
+  for (const auto& entry : modules_) {
+    if (entry.name == name) return entry;
+  }
+  std::string message = "unknown layer '" + name + "' in model '" + path_ + "'";
+  auto close = closest_names(name);
+  if (!close.empty()) {
+    message += ": did you mean ";
+    for (std::size_t i = 0; i < close.size(); ++i) {
+      message += (i ? ", '" : "'") + close[i] + "'";
+    }
+    message += "?";
+  }
+  throw UnknownLayerError(message, "run 'torchprobe layers " + path_ + "' to list layer names");
+}
+
+std::vector<std::string> Model::closest_names(const std::string& name, std::size_t count) const {
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const auto& entry : modules_) scored.emplace_back(edit_distance(name, entry.name), entry.name);
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < scored.size() && i < count; ++i) {
+    if (scored[i].first > std::max<std::size_t>(3, name.size() / 2)) break;
+    out.push_back(scored[i].second);
+  }
+  return out;
+}
+
+void Model::set_mode(Mode mode) {
+  if (mode == Mode::kAsSaved) {
+    for (auto& [module, flag] : saved_flags_) {
+      module._ivalue()->setAttr("training", flag);
+    }
+    return;
+  }
+  module_.train(mode == Mode::kTrain);
+}
+
+void Model::set_channels_last(bool on) {
+  const auto format = on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  for (auto& entry : modules_) {
+    if (entry.type != "Conv2d" || !entry.module.hasattr("weight")) continue;
+    c10::IValue weight = entry.module.attr("weight");
+    if (!weight.isTensor() || weight.toTensor().dim() != 4) continue;
+    entry.module.setattr("weight", weight.toTensor().contiguous(format));
+  }
+}
+
+}  // namespace torchprobe

@@ -1,0 +1,250 @@
+#include "torchprobe/results/merge.h"
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <queue>
+
+#include "torchprobe/detail/atomic_file.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/detail/json_text.h"
+#include "torchprobe/output/json_document_writer.h"
+#include "torchprobe/results/jsonl_reader.h"
+#include "torchprobe/output/jsonl_writer.h"
+#include "torchprobe/run/resume.h"
+
+namespace torchprobe {
+namespace {
+
+const char* const kRerunHint =
+    "rerun the missing or incomplete shards (the same command with --resume) and merge again";
+
+// One part, read one record ahead.
+struct Part {
+  explicit Part(const std::string& path) : reader(path) {}
+
+  JsonlReader reader;
+  nlohmann::json header;
+  int64_t shard_index = 1;
+  int64_t shard_count = 1;
+  int64_t expected = 0;  // records the part should hold
+  int64_t records = 0;   // records read so far
+  // The record last read:
+  int64_t index = -1;
+  std::string line;
+  nlohmann::json record;
+
+  // Reads the next record; false at the end of the part.
+  bool advance(int64_t list_size) {
+    if (!reader.next_line(line)) return false;
+    record = reader.parse_object(line);
+    auto field = record.find("index");
+    auto id = record.find("id");
+    if (field == record.end() || !field->is_number_integer() || id == record.end() ||
+        !id->is_string()) {
+      reader.fail("line " + std::to_string(reader.line_number()) +
+                  " is not a stimulus record with \"index\" and \"id\"");
+    }
+    int64_t next = field->get<int64_t>();
+    if (next < 0 || next >= list_size) {
+      reader.fail("line " + std::to_string(reader.line_number()) + " has index " +
+                  std::to_string(next) + ", outside the list of " + std::to_string(list_size));
+    }
+    if (next <= index) {
+      reader.fail("line " + std::to_string(reader.line_number()) + " has index " +
+                  std::to_string(next) + " after " + std::to_string(index) +
+                  " (records out of order)");
+    }
+    index = next;
+    records += 1;
+    return true;
+  }
+};
+
+int64_t integer_field(const Part& part, const nlohmann::json& object, const char* key,
+                      const std::string& where) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number_integer()) {
+    part.reader.fail("its header has no integer " + where);
+  }
+  return it->get<int64_t>();
+}
+
+// "3, 5-9, 12" for the first few ranges of missing indices.
+class MissingRanges {
+ public:
+  void add(int64_t from, int64_t to) {  // [from, to)
+    if (from >= to) return;
+    count_ += to - from;
+    if (ranges_.size() < 8) ranges_.emplace_back(from, to);
+  }
+  int64_t count() const { return count_; }
+  std::string text() const {
+    std::string out;
+    for (const auto& [from, to] : ranges_) {
+      if (!out.empty()) out += ", ";
+      out += std::to_string(from);
+      if (to - from > 1) out += "-" + std::to_string(to - 1);
+    }
+    int64_t shown = 0;
+    for (const auto& [from, to] : ranges_) shown += to - from;
+    if (shown < count_) out += ", ...";
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<int64_t, int64_t>> ranges_;
+  int64_t count_ = 0;
+};
+
+}  // namespace
+
+MergeSummary merge_results(const std::vector<std::string>& paths, const std::string& output,
+                           const MergeOptions& options) {
+  if (paths.empty()) throw UsageError("merge: no parts given");
+  std::error_code error;
+  if (!options.force && std::filesystem::exists(output, error)) {
+    throw_output_exists(output, /*resumable=*/false);
+  }
+
+  // Headers.
+  std::vector<std::unique_ptr<Part>> parts;
+  for (const auto& path : paths) {
+    auto part = std::make_unique<Part>(path);
+    std::string line;
+    if (!part->reader.next_line(line)) {
+      part->reader.fail("no header line (an empty file, or one cut short before its header)");
+    }
+    part->header = part->reader.parse_header(line);
+    auto list = part->header.find("stimulus_list");
+    if (list == part->header.end() || !list->is_object()) {
+      part->reader.fail("its header has no \"stimulus_list\" (written by torchprobe before 0.2?)");
+    }
+    const int64_t list_size = integer_field(*part, *list, "count", "stimulus_list.count");
+    part->expected = list_size;
+    auto shard = part->header.find("shard");
+    if (shard != part->header.end()) {
+      part->shard_index = integer_field(*part, *shard, "index", "shard.index");
+      part->shard_count = integer_field(*part, *shard, "count", "shard.count");
+      part->expected = integer_field(*part, *shard, "stimuli", "shard.stimuli");
+    }
+    parts.push_back(std::move(part));
+  }
+  const Part& first = *parts.front();
+  const int64_t list_size = first.header["stimulus_list"]["count"].get<int64_t>();
+  for (const auto& part : parts) {
+    std::string diff =
+        header_difference(first.header, part->header, {"shard", "model.path"});
+    if (!diff.empty()) {
+      throw ResultsFormatError("cannot merge '" + first.reader.path() + "' and '" +
+                                   part->reader.path() + "': their headers differ: " + diff,
+                               "merge only the parts of one run (same model, layers, options "
+                               "and stimulus list)");
+    }
+    if (part->shard_count != first.shard_count) {
+      throw ResultsFormatError("cannot merge '" + first.reader.path() + "' (shard " +
+                               std::to_string(first.shard_index) + "/" +
+                               std::to_string(first.shard_count) + ") and '" +
+                               part->reader.path() + "' (shard " +
+                               std::to_string(part->shard_index) + "/" +
+                               std::to_string(part->shard_count) +
+                               "): they split the list into different numbers of shards");
+    }
+  }
+  std::vector<const Part*> by_shard(std::size_t(first.shard_count), nullptr);
+  for (const auto& part : parts) {
+    const Part*& slot = by_shard[std::size_t(part->shard_index - 1)];
+    if (slot) {
+      throw ResultsFormatError("cannot merge: '" + slot->reader.path() + "' and '" +
+                                   part->reader.path() + "' are both shard " +
+                                   std::to_string(part->shard_index) + "/" +
+                                   std::to_string(part->shard_count),
+                               "give each shard once");
+    }
+    slot = part.get();
+  }
+
+  // The header of the whole run: the lowest shard's, without "shard".
+  const Part* lowest = nullptr;
+  for (const Part* part : by_shard) {
+    if (part) {
+      lowest = part;
+      break;
+    }
+  }
+  nlohmann::json header = lowest->header;
+  header.erase("shard");
+
+  const bool lines = is_jsonl_path(output);
+  std::optional<AtomicFile> file;
+  std::optional<JsonDocumentWriter> document;
+  if (lines) {
+    file.emplace(output);
+    file->stream() << dump_json(header, /*pretty=*/false) << '\n';
+  } else {
+    document.emplace(output);
+    document->header(header);
+  }
+
+  // A k-way merge on "index".
+  using Entry = std::pair<int64_t, std::size_t>;  // index, part
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i]->advance(list_size)) queue.emplace(parts[i]->index, i);
+  }
+  MergeSummary summary;
+  summary.parts = int64_t(parts.size());
+  MissingRanges missing;
+  int64_t next = 0;  // the index expected next
+  const Part* previous = nullptr;
+  while (!queue.empty()) {
+    auto [index, i] = queue.top();
+    queue.pop();
+    Part& part = *parts[i];
+    if (index < next) {
+      throw ResultsFormatError("cannot merge: stimulus " + std::to_string(index) + " '" +
+                                   part.record["id"].get<std::string>() + "' is in both '" +
+                                   previous->reader.path() + "' and '" + part.reader.path() + "'",
+                               "give each shard once");
+    }
+    missing.add(next, index);
+    if (lines) {
+      file->stream() << part.line << '\n';
+    } else {
+      document->record(part.record);
+    }
+    summary.records += 1;
+    if (part.record.contains("error")) summary.bad += 1;
+    next = index + 1;
+    previous = &part;
+    if (part.advance(list_size)) queue.emplace(part.index, i);
+  }
+  missing.add(next, list_size);
+
+  if (missing.count() > 0) {
+    std::string which;
+    for (std::size_t k = 0; k < by_shard.size(); ++k) {
+      const Part* part = by_shard[k];
+      std::string shard = std::to_string(k + 1) + "/" + std::to_string(by_shard.size());
+      if (!part) {
+        which += "; no part is shard " + shard;
+      } else if (part->records < part->expected) {
+        which += "; '" + part->reader.path() + "' (shard " + shard + ") holds " +
+                 std::to_string(part->records) + " of its " + std::to_string(part->expected) +
+                 " stimuli" + (part->reader.torn() ? " and ends in a torn line" : "");
+      }
+    }
+    throw ResultsFormatError("cannot merge: " + std::to_string(missing.count()) + " of " +
+                                 std::to_string(list_size) + " stimuli are missing (indices " +
+                                 missing.text() + ")" + which,
+                             kRerunHint);
+  }
+  if (lines) {
+    file->commit();
+  } else {
+    document->finish();
+  }
+  return summary;
+}
+
+}  // namespace torchprobe

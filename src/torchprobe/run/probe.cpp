@@ -1,0 +1,330 @@
+#include "torchprobe/run/probe.h"
+
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "torchprobe/run/batch_loader.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/detail/json_text.h"
+#include "torchprobe/detail/sha256.h"
+#include "torchprobe/version.h"
+
+namespace torchprobe {
+namespace {
+
+nlohmann::json values_of(const float* data, at::IntArrayRef sizes, at::IntArrayRef strides) {
+  nlohmann::json out = nlohmann::json::array();
+  if (sizes.size() == 1) {
+    for (int64_t i = 0; i < sizes[0]; ++i) out.push_back(json_float(data[i * strides[0]]));
+    return out;
+  }
+  for (int64_t i = 0; i < sizes[0]; ++i) {
+    out.push_back(values_of(data + i * strides[0], sizes.slice(1), strides.slice(1)));
+  }
+  return out;
+}
+
+CaptureProgram build_program(Model& model, const ProbeOptions& options) {
+  model.set_mode(options.mode);
+  model.set_channels_last(options.channels_last);
+  return CaptureProgram::build(model, options.layers, CaptureOptions{options.truncate});
+}
+
+}  // namespace
+
+nlohmann::json values_to_json(const at::Tensor& values) {
+  at::Tensor v = values.to(at::kFloat).contiguous();
+  if (v.dim() == 0) return json_float(v.item<float>());
+  return values_of(v.data_ptr<float>(), v.sizes(), v.strides());
+}
+
+// NOTE: the handler parameter must not be called `warn`: it would hide the member function in
+// the body, and calling the moved-from handler throws std::bad_function_call.
+Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
+    : model_(model), options_(std::move(options)), warn_(std::move(warning_handler)) {
+  if (options_.layers.empty()) {
+    throw UsageError("no layer given: name at least one with --layer NAME",
+                     "run 'torchprobe layers " + model.path() + "' to list layer names");
+  }
+  if (options_.batch_size < 1) throw UsageError("bad --batch-size: must be at least 1");
+  std::vector<std::string> warnings;
+  preprocessing_ = resolve_preprocessing(model, options_.preprocess, warnings);
+  for (const auto& w : warnings) warn(w);
+  if (model.saved_training() && options_.mode != Mode::kEval) {
+    warn("model '" + model.path() + "' was saved in training mode and is probed in mode '" +
+         to_string(options_.mode) +
+         "': BatchNorm uses each batch's statistics and Dropout is active, so responses depend on "
+         "the batch (use --mode eval for deterministic responses)");
+  } else if (model.saved_training()) {
+    warn("model '" + model.path() + "' was saved in training mode; probing in eval mode "
+         "(BatchNorm uses its running statistics). Use --mode as-saved to keep training mode");
+  }
+  program_ = build_program(model, options_);
+  // NOTE: an `if` on the input's values is decided once per forward, so a batch would take one
+  // branch for all its stimuli (hooks run one stimulus per forward): run such a model one by one.
+  if (options_.batch_size > 1) {
+    if (auto where = program_.value_dependent_branch()) {
+      warn("the forward branches on the input's values (" + *where +
+           "): probing one stimulus per forward instead of batches of " +
+           std::to_string(options_.batch_size) + ", so that each stimulus takes its own branch");
+      options_.batch_size = 1;
+    }
+  }
+  if (!options_.readout.is_point()) {
+    default_crop_.reason = "the readout is not a point readout";
+  } else if (!options_.crop) {
+    default_crop_.reason = "turned off with --no-crop";
+  } else {
+    bool forward_fails = false;
+    try {
+      default_crop_ = plan_crop(program_, options_.readout, preprocessing_.channels, preprocessing_.size);
+    } catch (const ForwardError&) {
+      // NOTE: the stimuli may all bring their own size (@HxW) and never use the default one; a
+      // batch of the default size runs uncropped and reports the failure with its own shape.
+      forward_fails = true;
+      default_crop_.input = preprocessing_.size;
+      default_crop_.reason =
+          "the forward fails on the default input size " + to_string(preprocessing_.size);
+    }
+    crop_plans_[{preprocessing_.size.height, preprocessing_.size.width}] = default_crop_;
+    if (!default_crop_.active && !forward_fails) {
+      warn("receptive-field cropping not used: " + default_crop_.reason + " (computing on the full input)");
+    }
+  }
+}
+
+const CropPlan* Probe::crop_plan_for(const Size2& size, int64_t channels) {
+  if (!options_.crop || !options_.readout.is_point()) return nullptr;
+  std::pair<int64_t, int64_t> key{size.height, size.width};
+  auto found = crop_plans_.find(key);
+  if (found == crop_plans_.end()) {
+    found = crop_plans_.emplace(key, plan_crop(program_, options_.readout, channels, size)).first;
+  }
+  return found->second.active ? &found->second : nullptr;
+}
+
+nlohmann::json Probe::header() const {
+  return {
+      {"torchprobe", {{"version", TORCHPROBE_VERSION}, {"libtorch", TORCH_VERSION}}},
+      {"model",
+       {{"path", model_.path()},
+        {"sha256", model_.sha256()},
+        {"mode", to_string(options_.mode)},
+        {"training", model_.training()},
+        {"kind", model_.kind()}}},
+      {"layers", options_.layers},
+      {"readout", options_.readout.to_string()},
+      {"truncated", options_.truncate},
+      {"channels_last", options_.channels_last},
+      {"preprocess", preprocessing_.to_json()},
+      {"crop", default_crop_.to_json()},
+  };
+}
+
+nlohmann::json Probe::header(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const {
+  nlohmann::json out = header();
+  out["batch_size"] = options_.batch_size;
+  // NOTE: ids are joined with '\n'; the digest only has to tell two lists apart, for --resume
+  // and merge, which cannot see the list itself.
+  std::string ids;
+  for (const auto& spec : stimuli) {
+    ids += spec.id;
+    ids += '\n';
+  }
+  out["stimulus_list"] = {{"count", stimuli.size()}, {"sha256", sha256_bytes(ids.data(), ids.size())}};
+  if (!shard.whole()) {
+    out["shard"] = {{"index", shard.index},
+                    {"count", shard.count},
+                    {"stimuli", plan(stimuli, shard).order.size()}};
+  }
+  return out;
+}
+
+Size2 Probe::input_size(const StimulusSpec& spec) const {
+  // Files are resized (or cropped) to the target size; synthetic stimuli are made at their @HxW.
+  return spec.size.value_or(preprocessing_.size);
+}
+
+BatchPlan Probe::plan(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const {
+  // The batches of an unsharded run, numbered over the whole list; the shard keeps its own.
+  BatchPlan plan;
+  plan.begin.push_back(0);
+  int64_t batch_number = -1;
+  int64_t in_batch = 0;
+  Size2 batch_size{-1, -1};
+  for (std::size_t i = 0; i < stimuli.size(); ++i) {
+    Size2 size = input_size(stimuli[i]);
+    if (batch_number < 0 || in_batch == options_.batch_size || !(size == batch_size)) {
+      if (batch_number >= 0 && shard.owns(batch_number) && plan.order.size() > plan.begin.back()) {
+        plan.begin.push_back(plan.order.size());
+      }
+      ++batch_number;
+      in_batch = 0;
+      batch_size = size;
+    }
+    ++in_batch;
+    if (shard.owns(batch_number)) plan.order.push_back(int64_t(i));
+  }
+  if (plan.order.size() > plan.begin.back()) plan.begin.push_back(plan.order.size());
+  return plan;
+}
+
+nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index,
+                                 const std::vector<int64_t>& input_shape,
+                                 const std::optional<std::string>& sha256,
+                                 const Captures& captures, int64_t n, const CropPlan* crop) const {
+  nlohmann::json record;
+  record["id"] = spec.id;
+  record["index"] = index;
+  record["input_shape"] = input_shape;
+  if (sha256) record["sha256"] = *sha256;
+  nlohmann::json responses = nlohmann::json::object();
+  for (const auto& capture : captures.captures) {
+    Response response = crop ? crop->read(capture, n)
+                             : options_.readout.apply(capture.value, n, capture.name);
+    responses[capture.name] = {{"shape", response.shape},
+                               {"index", response.index},
+                               {"values", values_to_json(response.values)}};
+  }
+  record["responses"] = std::move(responses);
+  record["not_called"] = captures.not_called;
+  return record;
+}
+
+ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& sink,
+                        const RunControl& control) {
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const BatchPlan plan = this->plan(stimuli, control.shard);
+  const int64_t planned = int64_t(plan.order.size());
+  if (control.resume_from < 0 || control.resume_from > planned) {
+    throw Error(ExitCode::kInternal, "resume point " + std::to_string(control.resume_from) +
+                                         " is outside the " + std::to_string(planned) + " stimuli");
+  }
+  sink.header(header(stimuli, control.shard));
+
+  ProbeSummary summary;
+  summary.listed = int64_t(stimuli.size());
+  summary.planned = planned;
+  summary.resumed = control.resume_from;
+  RunProgress progress;
+  progress.total = planned - control.resume_from;
+  progress.resumed = control.resume_from;
+
+  // Resuming mid-batch runs that batch whole, so that every record is computed in the same batch
+  // as in an uninterrupted run (the numbers can depend on the batch in the last bits); the
+  // records already written are not sent again.
+  std::size_t first_batch = plan.batches();
+  if (control.resume_from < planned) {
+    auto after = std::upper_bound(plan.begin.begin(), plan.begin.end(),
+                                  std::size_t(control.resume_from));
+    first_batch = std::size_t(after - plan.begin.begin()) - 1;
+  }
+
+  // With an active crop for the default size, batches of that size are prepared as their crop
+  // box only: the same values as cropping the whole input (prepare_region), but resizing and
+  // normalising touch a few pixels instead of all. Not when the whole input is wanted
+  // (on_input: --dump-inputs).
+  const bool prepare_crop_box = default_crop_.active && !options_.on_input;
+  // Runs on the loader's worker threads: everything up to the stacked input tensor.
+  auto prepare = [&](std::size_t b) {
+    detail::PreparedBatch out;
+    const Size2 size = input_size(stimuli[std::size_t(plan.order[plan.begin[b]])]);
+    out.height = size.height;
+    out.width = size.width;
+    out.cropped = prepare_crop_box && size == preprocessing_.size;
+    const PixelRegion region = out.cropped ? default_crop_.region() : PixelRegion::whole(size);
+    std::vector<at::Tensor> inputs;
+    for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
+      const int64_t index = plan.order[j];
+      const StimulusSpec& spec = stimuli[std::size_t(index)];
+      try {
+        RenderedStimulus input = preprocessing_.prepare_region(spec, region);
+        if (options_.on_input) options_.on_input(spec, input.pixels);
+        if (input.pixels.size(1) != region.height || input.pixels.size(2) != region.width) {
+          throw Error(ExitCode::kInternal, "stimulus '" + spec.id + "' was rendered at " +
+                                               std::to_string(input.pixels.size(1)) + "x" +
+                                               std::to_string(input.pixels.size(2)) +
+                                               ", planned at " + to_string(region.size()));
+        }
+        inputs.push_back(std::move(input.pixels));
+        out.indices.push_back(index);
+        out.sha256.push_back(std::move(input.sha256));
+      } catch (const StimulusError& e) {
+        if (!control.skip_bad) throw;
+        out.failed.emplace_back(index, e.what());
+      }
+    }
+    if (!inputs.empty()) out.input = at::stack(inputs);
+    return out;
+  };
+  detail::BatchLoader loader(first_batch, plan.batches(), control.workers, prepare);
+
+  std::set<std::string> warned_not_called;
+  for (std::size_t b = first_batch; b < plan.batches(); ++b) {
+    if (control.stop && control.stop()) {
+      throw Error(ExitCode::kInterrupted,
+                  "interrupted after " + std::to_string(control.resume_from + progress.done) +
+                      " of " + std::to_string(planned) + " stimuli");
+    }
+    detail::PreparedBatch batch = loader.next();
+    Captures captures;
+    const CropPlan* crop = nullptr;
+    if (batch.input.defined()) {
+      if (batch.cropped) {
+        crop = &default_crop_;
+        captures = program_.run(batch.input);
+      } else {
+        crop = crop_plan_for({batch.height, batch.width}, batch.input.size(1));
+        captures = program_.run(crop ? crop->crop(batch.input) : batch.input);
+      }
+      summary.batches += 1;
+      for (const auto& name : captures.not_called) {
+        if (warned_not_called.insert(name).second) {
+          warn("layer '" + name + "' was not called in the forward (an untaken branch?); "
+               "it is listed under not_called");
+        }
+      }
+    }
+    std::vector<int64_t> input_shape;
+    if (batch.input.defined()) input_shape = {1, batch.input.size(1), batch.height, batch.width};
+    std::size_t stacked = 0;
+    std::size_t failed = 0;
+    for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
+      const int64_t index = plan.order[j];
+      const bool written = int64_t(j) < control.resume_from;
+      if (failed < batch.failed.size() && batch.failed[failed].first == index) {
+        if (!written) {
+          sink.record({{"id", stimuli[std::size_t(index)].id},
+                       {"index", index},
+                       {"error", batch.failed[failed].second}});
+          progress.bad += 1;
+          progress.done += 1;
+        }
+        ++failed;
+      } else {
+        if (!written) {
+          sink.record(record_for(stimuli[std::size_t(index)], index, input_shape,
+                                 batch.sha256[stacked], captures, int64_t(stacked), crop));
+          progress.done += 1;
+        }
+        ++stacked;
+      }
+    }
+    sink.flush();
+    progress.seconds = seconds();
+    if (control.progress) control.progress(progress);
+  }
+  sink.finish();
+  summary.stimuli = progress.done;
+  summary.bad = progress.bad;
+  summary.seconds = seconds();
+  return summary;
+}
+
+}  // namespace torchprobe

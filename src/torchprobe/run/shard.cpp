@@ -1,0 +1,30 @@
+#include "torchprobe/run/shard.h"
+
+#include "torchprobe/errors.h"
+
+namespace torchprobe {
+namespace {
+
+bool parse_count(const std::string& text, int64_t& out) {
+  if (text.empty() || text.size() > 7 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  out = std::stoll(text);
+  return true;
+}
+
+}  // namespace
+
+Shard Shard::parse(const std::string& text) {
+  Shard shard;
+  auto slash = text.find('/');
+  if (slash == std::string::npos || !parse_count(text.substr(0, slash), shard.index) ||
+      !parse_count(text.substr(slash + 1), shard.count) || shard.count < 1 ||
+      shard.count > 1000000 || shard.index < 1 || shard.index > shard.count) {
+    throw UsageError("bad --shard '" + text + "': expected K/N with 1 <= K <= N, e.g. 1/4",
+                     "shards are numbered from 1; in a Slurm array use --array=1-N");
+  }
+  return shard;
+}
+
+}  // namespace torchprobe

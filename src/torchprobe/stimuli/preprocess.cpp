@@ -1,0 +1,202 @@
+#include "torchprobe/stimuli/preprocess.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "torchprobe/errors.h"
+
+namespace torchprobe {
+namespace {
+
+const std::vector<double> kImagenetMean = {0.485, 0.456, 0.406};
+const std::vector<double> kImagenetStd = {0.229, 0.224, 0.225};
+
+std::vector<double> json_float_list(const nlohmann::json& value) {
+  std::vector<double> out;
+  if (!value.is_array()) return out;
+  for (const auto& v : value) {
+    if (!v.is_number()) return {};
+    out.push_back(v.get<double>());
+  }
+  return out;
+}
+
+// `values` repeated cyclically to `channels` entries.
+std::vector<double> per_channel(const std::vector<double>& values, int64_t channels) {
+  std::vector<double> out(std::size_t(channels), 0.0);
+  for (int64_t i = 0; i < channels; ++i) out[std::size_t(i)] = values[std::size_t(i) % values.size()];
+  return out;
+}
+
+struct ModelFacts {
+  const nlohmann::json* metadata = nullptr;  // null: no model
+  std::optional<std::vector<int64_t>> input_size;
+  std::string path;
+};
+
+void resolve_geometry(const ModelFacts& model, const PreprocessOptions& options,
+                      Preprocessing& pre) {
+  if (model.input_size) {
+    pre.channels = (*model.input_size)[0];
+    pre.size = {(*model.input_size)[1], (*model.input_size)[2]};
+  }
+  if (options.size) pre.size = *options.size;
+  const nlohmann::json resize = model.metadata && model.metadata->is_object()
+                                    ? model.metadata->value("resize", nlohmann::json())
+                                    : nlohmann::json();
+  if (!options.fit.empty()) {
+    pre.fit = parse_fit(options.fit);
+  } else if (resize.is_object() && resize.value("fit", "") == "crop") {
+    pre.fit = Fit::kCrop;
+  }
+  if (resize.is_object() && resize.contains("crop_pct") && resize["crop_pct"].is_number()) {
+    double pct = resize["crop_pct"].get<double>();
+    if (pct > 0 && pct <= 1) pre.crop_pct = pct;
+  }
+}
+
+void resolve_normalization(const ModelFacts& model, const PreprocessOptions& options,
+                           Preprocessing& pre, std::vector<std::string>& warnings) {
+  const bool custom = !options.mean.empty() || !options.std.empty();
+  if (custom) {
+    if (!options.preprocess.empty()) {
+      throw UsageError("--mean/--std cannot be combined with --preprocess " + options.preprocess,
+                       "give either --preprocess or --mean/--std");
+    }
+    auto check = [&](const char* option, const std::vector<double>& v) {
+      if (!v.empty() && v.size() != 1 && int64_t(v.size()) != pre.channels) {
+        throw UsageError(std::string("bad ") + option + ": " + std::to_string(v.size()) +
+                         " values for a model with " + std::to_string(pre.channels) +
+                         " input channels (give 1 or " + std::to_string(pre.channels) + ")");
+      }
+    };
+    check("--mean", options.mean);
+    check("--std", options.std);
+    pre.name = "custom";
+    pre.mean = per_channel(options.mean.empty() ? std::vector<double>{0.0} : options.mean, pre.channels);
+    pre.std = per_channel(options.std.empty() ? std::vector<double>{1.0} : options.std, pre.channels);
+  } else {
+    const nlohmann::json meta = model.metadata ? *model.metadata : nlohmann::json();
+    const bool has_meta_norm = meta.is_object() &&
+                               !json_float_list(meta.value("mean", nlohmann::json())).empty() &&
+                               !json_float_list(meta.value("std", nlohmann::json())).empty();
+    std::string name = options.preprocess;
+    if (name.empty()) {
+      if (has_meta_norm) {
+        name = "model";
+      } else {
+        name = "none";
+        if (model.metadata) {
+          warnings.push_back("model '" + model.path +
+                             "' has no torchprobe metadata: no normalisation is applied "
+                             "(give --preprocess imagenet or --preprocess none to silence this)");
+        }
+      }
+    }
+    pre.name = name;
+    if (name == "none") {
+      return;
+    } else if (name == "imagenet") {
+      pre.mean = per_channel(kImagenetMean, pre.channels);
+      pre.std = per_channel(kImagenetStd, pre.channels);
+    } else if (name == "model") {
+      if (!has_meta_norm) {
+        throw UsageError("--preprocess model: " +
+                             (model.metadata ? "model '" + model.path + "' has" : std::string("no model, so")) +
+                             " no mean/std in its metadata",
+                         "use --preprocess imagenet or none, or export with scripts/export_model.py");
+      }
+      pre.mean = per_channel(json_float_list(meta["mean"]), pre.channels);
+      pre.std = per_channel(json_float_list(meta["std"]), pre.channels);
+    } else {
+      throw UsageError("unknown preprocessing '" + name + "': expected none, imagenet or model");
+    }
+  }
+  for (double s : pre.std) {
+    if (!(s > 0) || !std::isfinite(s)) {
+      throw UsageError("bad preprocessing: std values must be positive");
+    }
+  }
+  for (double m : pre.mean) {
+    if (!std::isfinite(m)) throw UsageError("bad preprocessing: mean values must be finite");
+  }
+}
+
+Preprocessing resolve(const ModelFacts& model, const PreprocessOptions& options,
+                      std::vector<std::string>& warnings) {
+  Preprocessing pre;
+  resolve_geometry(model, options, pre);
+  resolve_normalization(model, options, pre, warnings);
+  return pre;
+}
+
+}  // namespace
+
+at::Tensor Preprocessing::pixels(const StimulusSpec& spec) const {
+  return render_stimulus(spec, channels, resize());
+}
+
+RenderedStimulus Preprocessing::prepare_region(const StimulusSpec& spec,
+                                              const PixelRegion& region) const {
+  RenderedStimulus out = render_stimulus_region(spec, channels, resize(), region);
+  out.pixels = normalize(out.pixels);
+  return out;
+}
+
+at::Tensor Preprocessing::normalize(const at::Tensor& pixels) const {
+  if (mean.empty()) return pixels;
+  const int64_t c = pixels.size(0);
+  auto column = [&](const std::vector<double>& values) {
+    return at::tensor(per_channel(values, c), at::kDouble).to(at::kFloat).view({c, 1, 1});
+  };
+  return (pixels - column(mean)) / column(std);
+}
+
+nlohmann::json Preprocessing::to_json() const {
+  nlohmann::json out = {{"name", name},
+                        {"size", {size.height, size.width}},
+                        {"channels", channels},
+                        {"fit", to_string(fit)}};
+  if (fit == Fit::kCrop) out["crop_pct"] = crop_pct;
+  out["interpolation"] = "bilinear";
+  out["scale"] = "8-bit/255, 16-bit/65535";
+  out["mean"] = mean;
+  out["std"] = std;
+  return out;
+}
+
+std::vector<double> parse_float_list(const std::string& option, const std::string& text) {
+  std::vector<double> out;
+  std::size_t start = 0;
+  while (true) {
+    auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    errno = 0;
+    double v = item.empty() || item.find_first_not_of("0123456789+-.eE") != std::string::npos
+                   ? NAN
+                   : std::strtod(item.c_str(), &end);
+    if (std::isnan(v) || errno != 0 || end != item.c_str() + item.size() || !std::isfinite(v)) {
+      throw UsageError("bad " + option + " '" + text +
+                       "': expected comma-separated numbers, e.g. 0.485,0.456,0.406");
+    }
+    out.push_back(v);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+Preprocessing resolve_preprocessing(const Model& model, const PreprocessOptions& options,
+                                    std::vector<std::string>& warnings) {
+  ModelFacts facts{&model.metadata(), model.input_size(), model.path()};
+  return resolve(facts, options, warnings);
+}
+
+Preprocessing resolve_preprocessing(const PreprocessOptions& options) {
+  std::vector<std::string> warnings;
+  return resolve(ModelFacts{}, options, warnings);
+}
+
+}  // namespace torchprobe
