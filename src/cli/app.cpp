@@ -58,7 +58,7 @@ int run(int argc, char** argv) {
     for (auto* sub : app.get_subcommands()) return actions.at(sub)();
     return int(ExitCode::kUsage);
   } catch (const Error& e) {
-    print_error(e.what(), e.hint());
+    print_error(e);
     return int(e.code());
   } catch (const c10::Error& e) {
     print_error(std::string("LibTorch: ") + e.what_without_backtrace());

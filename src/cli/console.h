@@ -1,5 +1,6 @@
 #pragma once
-// Printing for people: errors, warnings and hints on stderr.
+// Printing for people: errors, warnings and hints on stderr. Settings that library messages name
+// by field ("{batch_size}", errors.h) are shown as the CLI's flags (setting_flags.h).
 #include <string>
 
 #include "torchprobe/errors.h"
@@ -7,6 +8,7 @@
 namespace torchprobe::cli {
 
 void print_error(const std::string& message, const std::string& hint = "");
+void print_error(const Error& error);
 void print_warning(const std::string& message);
 bool stderr_is_terminal();
 

@@ -4,7 +4,7 @@
 // one kills the process at once (the handlers are one-shot).
 //
 //   install_interrupt_handlers();
-//   control.stop = [] { return interrupt_signal() != 0; };
+//   int signal = interrupt_signal();  // between batches: 0, SIGINT or SIGTERM
 namespace torchprobe::cli {
 
 void install_interrupt_handlers();

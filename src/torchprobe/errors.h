@@ -4,10 +4,12 @@
 //   try { auto model = torchprobe::Model::load("net.pt"); }
 //   catch (const torchprobe::Error& e) { std::cerr << e.what() << "\n"; return int(e.code()); }
 //
-// The library never prints or exits; the CLI maps these to exit codes (the README's table is
-// generated from the same values). Codes stay out of 100-127, which CLI11 uses.
+// The library never prints or exits; the CLI maps these to exit codes (the README's table lists
+// the same values). Codes stay out of 100-127, which CLI11 uses.
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace torchprobe {
 
@@ -30,24 +32,44 @@ enum class ExitCode : int {
   kStimulus = 30,            // a stimulus spec is malformed or a stimulus file cannot be used
   kForward = 40,             // the model's forward failed on the given input
   kOutput = 50,              // the output file cannot be written
-  kOutputExists = 51,        // the output exists and neither --force nor --resume was given
-  kBadResults = 60,          // an input to diff/merge/check/--resume is not a torchprobe output
+  kOutputExists = 51,        // the output exists, and neither overwriting nor resuming was asked for
+  kBadResults = 60,          // an input to diff/merge/check/resume is not a torchprobe output
   kInternal = 70,            // a bug: please report it
   kInterrupted = 130,        // SIGINT
   kTerminated = 143,         // SIGTERM
 };
 
+// Library messages (errors, hints, warnings) name a setting the user chooses by the field of the
+// options struct that holds it, in braces: "{batch_size}", "{mode}", "{resume}". Rendered for a
+// library user, a field shows as `batch_size`; a front end with its own names for the settings
+// (the CLI: its flags) renders the same text with its namer. Text without braces stays as it is.
+// Only the fields setting_fields() lists are settings: other braces (a file name's) stay as given.
+using SettingNamer = std::function<std::string(const std::string& field)>;
+std::string render_settings(const std::string& text, const SettingNamer& name_of);
+const std::vector<std::string>& setting_fields();
+// A setting named by its field, for library users: "`resume`".
+std::string field_name(const std::string& field);
+// render_settings() with field_name(): "give `resume` to continue it".
+std::string with_field_names(const std::string& text);
+
 // Base of every error torchprobe::core throws. what() is the one-line message
-// ("<what failed> '<value>': <why>"), hint() an optional suggestion of what to run next.
+// ("<what failed> '<value>': <why>"), hint() an optional suggestion of what to do next, both with
+// settings named by their fields; message_template() and hint_template() keep the braces.
 class Error : public std::runtime_error {
  public:
   Error(ExitCode code, const std::string& message, std::string hint = "")
-      : std::runtime_error(message), code_(code), hint_(std::move(hint)) {}
+      : std::runtime_error(with_field_names(message)),
+        code_(code),
+        message_(message),
+        hint_(std::move(hint)) {}
   ExitCode code() const { return code_; }
-  const std::string& hint() const { return hint_; }
+  std::string hint() const { return with_field_names(hint_); }
+  const std::string& message_template() const { return message_; }
+  const std::string& hint_template() const { return hint_; }
 
  private:
   ExitCode code_;
+  std::string message_;
   std::string hint_;
 };
 
@@ -102,7 +124,7 @@ class ResultsFormatError : public Error {
       : Error(ExitCode::kBadResults, message, std::move(hint)) {}
 };
 
-// Short description of an exit code, used for the README table and `--help`.
+// Short description of an exit code.
 const char* describe(ExitCode code);
 
 }  // namespace torchprobe

@@ -1,6 +1,7 @@
 // `torchprobe bn-check MODEL [STIMULUS...] [--layer NAME...] [--json]`
 #include <iostream>
 
+#include "cli/setting_flags.h"
 #include "cli/commands/command.h"
 #include "torchprobe/tools/bn_check.h"
 #include "torchprobe/errors.h"
@@ -45,7 +46,7 @@ int run_bn_check(const BnCheckCliOptions& options) {
                           {"layers", to_json(rows)}};
     std::cout << dump_json(out, /*pretty=*/true) << "\n";
   } else {
-    std::cout << to_text(rows, options.atol);
+    std::cout << to_text(rows, options.atol, flag_for);
   }
   for (const auto& row : rows) {
     if (row.failed) return int(ExitCode::kDifferent);

@@ -10,6 +10,7 @@
 
 #include <iostream>
 
+#include "cli/setting_flags.h"
 #include "cli/commands/command.h"
 #include "cli/console.h"
 #include "torchprobe/results/check.h"
@@ -56,7 +57,7 @@ int run_check(const CheckCommandOptions& options) {
   if (options.json) {
     std::cout << dump_json(result.report.to_json(), /*pretty=*/true) << "\n";
   } else {
-    std::cout << format_diff_table(result.report, options.max_lines);
+    std::cout << format_diff_table(result.report, options.max_lines, flag_for);
   }
   return int(result.report.same() ? ExitCode::kOk : ExitCode::kDifferent);
 }

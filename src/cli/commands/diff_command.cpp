@@ -4,6 +4,7 @@
 // 60 an input cannot be read or is not a torchprobe output (kBadResults), 2 bad options.
 #include <iostream>
 
+#include "cli/setting_flags.h"
 #include "cli/commands/command.h"
 #include "torchprobe/results/diff.h"
 #include "torchprobe/errors.h"
@@ -28,7 +29,7 @@ int run_diff(const DiffOptions& options) {
   if (options.json) {
     std::cout << dump_json(report.to_json(), /*pretty=*/true) << "\n";
   } else {
-    std::cout << format_diff_table(report, options.max_lines);
+    std::cout << format_diff_table(report, options.max_lines, flag_for);
   }
   return int(report.same() ? ExitCode::kOk : ExitCode::kDifferent);
 }

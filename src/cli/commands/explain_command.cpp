@@ -1,6 +1,7 @@
 // `torchprobe explain MODEL LAYER [--json]`
 #include <iostream>
 
+#include "cli/setting_flags.h"
 #include "cli/commands/command.h"
 #include "torchprobe/tools/explain.h"
 #include "torchprobe/detail/json_text.h"
@@ -21,7 +22,7 @@ int run_explain(const ExplainOptions& options) {
   if (options.json) {
     std::cout << dump_json(explanation.to_json(), /*pretty=*/true) << "\n";
   } else {
-    std::cout << explanation.to_text();
+    std::cout << explanation.to_text(flag_for);
   }
   return 0;
 }

@@ -80,6 +80,14 @@ int available_cpus() {
 // costs a small fraction of a forward, so a few threads keep the model busy.
 int default_workers(int cpus) { return std::max(1, std::min(4, cpus / 4)); }
 
+Shard parse_shard(const std::string& text) {
+  try {
+    return Shard::parse(text);
+  } catch (const UsageError& e) {
+    throw UsageError(e.message_template(), e.hint_template() + "; in a Slurm array use --array=1-N");
+  }
+}
+
 // TORCHPROBE_TEST_KILL_AFTER_BYTES=B (for the tests, undocumented): the JSON Lines writer stops
 // after B bytes and the process dies at once, as under kill -9 at that point of the file.
 void add_test_kill_hook(JsonlWriter::Options& options) {
@@ -134,7 +142,7 @@ int run_probe(const RunOptions& options) {
     throw UsageError(std::string(options.resume ? "--resume" : "--shard") +
                          " needs a JSON Lines output: -o FILE.jsonl");
   }
-  Shard shard = options.shard.empty() ? Shard{} : Shard::parse(options.shard);
+  Shard shard = options.shard.empty() ? Shard{} : parse_shard(options.shard);
   std::error_code exists_error;
   if (!to_stdout && !options.force && !options.resume &&
       std::filesystem::exists(options.output, exists_error)) {
@@ -181,7 +189,11 @@ int run_probe(const RunOptions& options) {
   control.skip_bad = options.skip_bad;
   control.workers = workers;
   control.progress = [&](const RunProgress& p) { progress.update(p); };
-  control.stop = [] { return interrupt_signal() != 0; };
+  control.stop = [] {
+    const int signal = interrupt_signal();
+    return signal == 0 ? StopRequest::kNone
+                       : signal == SIGTERM ? StopRequest::kTerminate : StopRequest::kInterrupt;
+  };
 
   Output output;
   if (to_stdout) {
@@ -207,9 +219,10 @@ int run_probe(const RunOptions& options) {
     summary = probe.run(stimuli, output.sink(), control);
   } catch (const Error& e) {
     progress.clear();
-    if (e.code() != ExitCode::kInterrupted && e.code() != ExitCode::kStimulus) throw;
+    const bool stopped = e.code() == ExitCode::kInterrupted || e.code() == ExitCode::kTerminated;
+    if (!stopped && e.code() != ExitCode::kStimulus) throw;
     std::vector<std::string> hints;
-    if (!e.hint().empty()) hints.push_back(e.hint());
+    if (!e.hint_template().empty()) hints.push_back(e.hint_template());
     if (jsonl) {
       hints.push_back("the finished batches are kept: rerun the same command with --resume to "
                       "continue");
@@ -219,13 +232,7 @@ int run_probe(const RunOptions& options) {
     }
     std::string hint;
     for (const auto& h : hints) hint += (hint.empty() ? "" : "; ") + h;
-    std::string message = e.what();
-    if (e.code() == ExitCode::kInterrupted && interrupt_signal() == SIGTERM) {
-      // "interrupted after ..." -> "terminated after ..."
-      message.replace(0, std::string("interrupted").size(), "terminated");
-      throw Error(ExitCode::kTerminated, message, hint);
-    }
-    throw Error(e.code(), message, hint);
+    throw Error(e.code(), e.message_template(), hint);
   }
   progress.clear();
   std::cerr << format_summary(summary, probe_options.layers.size(),

@@ -390,10 +390,6 @@ class Rewriter {
   std::unordered_map<const c10::ivalue::Object*, bool> contains_memo_;
 };
 
-std::string element_suffix(int64_t element) {
-  return element < 0 ? "" : "[" + std::to_string(element) + "]";
-}
-
 // The first line of what LibTorch says about a failed forward. A c10::Error gives it without
 // the C++ backtrace; the TorchScript interpreter's std::runtime_error puts a TorchScript
 // traceback before the original error's "RuntimeError: <message>" line, which is what we keep.
@@ -558,7 +554,22 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
   return program;
 }
 
-Captures CaptureProgram::run(const at::Tensor& input) const {
+void require_layers(const std::vector<std::string>& layers, const std::string& model_path) {
+  if (layers.empty()) {
+    throw UsageError("no layer given: name at least one with {layers} NAME",
+                     "run 'torchprobe layers " + model_path + "' to list layer names");
+  }
+}
+
+std::string capture_name(const CaptureProgram::Slot& slot, std::size_t call, bool numbered) {
+  std::string name = slot.layer;
+  if (numbered) name += "#" + std::to_string(call);
+  if (slot.element >= 0) name += "[" + std::to_string(slot.element) + "]";
+  if (slot.input) name += ":in";
+  return name;
+}
+
+std::vector<std::vector<at::Tensor>> CaptureProgram::run_lists(const at::Tensor& input) const {
   torch::jit::Stack stack{module_._ivalue(), input};
   stack.insert(stack.end(), default_arguments_.begin(), default_arguments_.end());
   {
@@ -569,33 +580,48 @@ Captures CaptureProgram::run(const at::Tensor& input) const {
       // NOTE: an op failing inside the TorchScript interpreter arrives as std::runtime_error
       // (message: the TorchScript traceback, then "RuntimeError: ..."), not as c10::Error.
       throw forward_error(model_path_, expected_input_, input, e,
-                          "give an input size the model takes (--size HxW, or @HxW after a "
+                          "give an input size the model takes ({size} HxW, or @HxW after a "
                           "stimulus); 'torchprobe layers " + model_path_ +
-                              " --input-size CxHxW' tries one");
+                              " {input_size} CxHxW' tries one");
     }
   }
-  auto lists = stack.back().toTupleRef().elements();
+  // NOTE: an untruncated program returns the model's own output after the slots' lists.
+  const auto& outputs = stack.back().toTupleRef().elements();
+  std::vector<std::vector<at::Tensor>> lists;
+  for (std::size_t s = 0; s < slots_.size(); ++s) lists.push_back(outputs[s].toTensorVector());
+  return lists;
+}
 
-  Captures result;
+CaptureProgram::Selection CaptureProgram::select(
+    const std::vector<std::size_t>& calls_per_slot) const {
+  Selection selection;
   std::unordered_set<std::string> named;
   for (const auto& request : requests_) {
     bool any = false;
     for (std::size_t s = 0; s < slots_.size(); ++s) {
       const Slot& slot = slots_[s];
       if (slot.layer != request.layer || slot.input != request.input) continue;
-      auto calls = lists[s].toTensorVector();
-      std::string suffix = element_suffix(slot.element) + (slot.input ? ":in" : "");
-      for (std::size_t i = 0; i < calls.size(); ++i) {
+      const std::size_t calls = calls_per_slot.at(s);
+      for (std::size_t i = 0; i < calls; ++i) {
         if (request.call && int64_t(i) != *request.call) continue;
-        std::string name = slot.layer;
-        if (calls.size() > 1 || request.call) name += "#" + std::to_string(i);
-        name += suffix;
+        std::string name = capture_name(slot, i, calls > 1 || request.call.has_value());
         any = true;
-        if (named.insert(name).second) result.captures.push_back({name, calls[i]});
+        if (named.insert(name).second) selection.keys.push_back({name, s, i});
       }
     }
-    if (!any) result.not_called.push_back(request.to_string());
+    if (!any) selection.not_called.push_back(request.to_string());
   }
+  return selection;
+}
+
+Captures CaptureProgram::run(const at::Tensor& input) const {
+  std::vector<std::vector<at::Tensor>> lists = run_lists(input);
+  std::vector<std::size_t> calls_per_slot;
+  for (const auto& list : lists) calls_per_slot.push_back(list.size());
+  Selection selection = select(calls_per_slot);
+  Captures result;
+  for (const auto& key : selection.keys) result.captures.push_back({key.name, lists[key.slot][key.call]});
+  result.not_called = std::move(selection.not_called);
   return result;
 }
 

@@ -72,11 +72,32 @@ class CaptureProgram {
   // Number of nodes of a kind (e.g. "aten::conv2d") in the program, at any depth.
   std::size_t count_nodes(const std::string& kind) const;
 
+  // One list of the program's output tuple: every call of one module, in call order.
   struct Slot {
     std::string layer;  // module name as requested
     int64_t element;    // tuple element, or -1 for the whole output
     bool input;         // the call's input rather than its output
   };
+  // Where one named capture sits in the program's output: list `slot`, element `call`.
+  struct CaptureKey {
+    std::string name;
+    std::size_t slot;
+    std::size_t call;
+  };
+  struct Selection {
+    std::vector<CaptureKey> keys;         // in request order, each name once
+    std::vector<std::string> not_called;  // requests with no matching call
+  };
+
+  const std::vector<Slot>& slots() const { return slots_; }
+  // The defaulted forward arguments after the input, as the program is run with them.
+  const std::vector<c10::IValue>& default_arguments() const { return default_arguments_; }
+  // Runs the program on a batch and returns its raw output: one list of tensors per slot.
+  // Throws ForwardError like run().
+  std::vector<std::vector<at::Tensor>> run_lists(const at::Tensor& input) const;
+  // Names the captures of a run whose lists have these lengths (one per slot), by the one naming
+  // rule (capture_name()), and picks what each request asks for.
+  Selection select(const std::vector<std::size_t>& calls_per_slot) const;
 
  private:
   torch::jit::Module module_;
@@ -90,6 +111,15 @@ class CaptureProgram {
   std::string expected_input_;  // describe_expected_input() of the model, for ForwardError
   std::optional<std::string> value_dependent_branch_;
 };
+
+// Throws UsageError when `layers` is empty, with a hint to list the layers of the model at
+// `model_path`.
+void require_layers(const std::vector<std::string>& layers, const std::string& model_path);
+
+// The naming rule for captures: the module name; "#i" for its i-th call when it was called more
+// than once or a call was requested; "[k]" for element k of a tuple output; ":in" for the input.
+// E.g. "layer1.0.relu#1", "split[0]", "fc:in".
+std::string capture_name(const CaptureProgram::Slot& slot, std::size_t call, bool numbered);
 
 // What the model says about the input it takes, for error messages: "input 1x32x32 (the model's
 // metadata)" or "1 channel(s) (first convolution 'conv1', weight [4, 1, 3, 3])"; "" if unknown.

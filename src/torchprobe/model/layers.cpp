@@ -121,7 +121,7 @@ std::vector<LayerInfo> list_layers(Model& model,
   try {
     captures = program.run(at::ones(shape, at::kFloat));
   } catch (const ForwardError& e) {
-    throw ForwardError(e.what(), "give another --input-size CxHxW (channels, height, width)");
+    throw ForwardError(e.what(), "give another {input_size} CxHxW (channels, height, width)");
   }
   std::unordered_map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < layers.size(); ++i) index[layers[i].name] = i;

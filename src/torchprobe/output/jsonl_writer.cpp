@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kResumeHint =
     "free disk space or raise the file size limit (ulimit -f), then rerun the same command with "
-    "--resume to continue";
+    "{resume} to continue";
 
 [[noreturn]] void throw_jsonl_write_error(const std::string& path, int err) {
   throw_write_error(path, err, err == ENOSPC || err == EFBIG || err == EDQUOT ? kResumeHint : "");
@@ -26,8 +26,8 @@ constexpr const char* kResumeHint =
 
 void throw_output_exists(const std::string& path, bool resumable) {
   throw OutputError(ExitCode::kOutputExists, "output '" + path + "' exists",
-                    resumable ? "give --resume to continue it, or --force to overwrite it"
-                              : "give --force to overwrite it, or choose another -o");
+                    resumable ? "give {resume} to continue it, or {force} to overwrite it"
+                              : "give {force} to overwrite it, or choose another {output}");
 }
 
 JsonlWriter::JsonlWriter(std::string path, Options options)
@@ -96,7 +96,7 @@ void JsonlWriter::write_all(const std::string& text) {
       if (errno == EINTR) continue;
       int err = errno;
       // A write that stopped part-way (disk full, file size limit) leaves a torn line: cut the
-      // file back to its last complete line, so it stays readable and --resume continues it.
+      // file back to its last complete line, so it stays readable and a resumed run continues it.
       // complete_size_ grows only by whole writes of `text`, which always ends with '\n'.
       // Fails harmlessly on what is not a regular file (a pipe, /dev/full): nothing to cut back.
       (void)::ftruncate(fd_, complete_size_);

@@ -1,7 +1,7 @@
 #pragma once
 // Writes results as JSON Lines: the header's fields on the first line, then one compact record
 // per line, appended with write(2) after every batch (flush()). A killed run therefore leaves
-// whole lines plus at most one torn last line, which --resume (resume.h) cuts off. A write that
+// whole lines plus at most one torn last line, which resuming (resume.h) cuts off. A write that
 // fails (disk full, file size limit) cuts the file back to its last complete line itself and
 // throws OutputError (exit 50) saying so.
 //
@@ -21,7 +21,7 @@ namespace torchprobe {
 
 enum class JsonlOpen {
   kCreate,     // a new file; throws OutputError (kOutputExists) if the path exists
-  kOverwrite,  // create or truncate (--force)
+  kOverwrite,  // create or truncate
   kAppend,     // continue a file that prepare_resume() checked: header() writes nothing
 };
 
@@ -62,7 +62,7 @@ class JsonlWriter : public ResultSink {
   int64_t complete_size_ = 0;  // the file's size up to its last complete line
 };
 
-// The error for an output that exists when neither --force nor --resume allows touching it.
+// The error for an output that exists when neither overwriting nor resuming was asked for.
 [[noreturn]] void throw_output_exists(const std::string& path, bool resumable);
 
 }  // namespace torchprobe

@@ -46,7 +46,7 @@ PreprocessOptions preprocess_options(const json& recorded) {
   if (name == "none" || name == "imagenet" || name == "model") {
     options.preprocess = name;
   } else {
-    // "custom" (--mean/--std) or a name this version does not know: the recorded numbers.
+    // "custom" (mean/std given) or a name this version does not know: the recorded numbers.
     options.mean = numbers(recorded.value("mean", json()));
     options.std = numbers(recorded.value("std", json()));
     if (options.mean.empty() && options.std.empty()) options.preprocess = "none";
@@ -87,7 +87,7 @@ RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_
     bad_header(golden, std::string("its header records ") + e.what());
   }
   probe.options.truncate = header_value(golden, header, "truncated", true);
-  // A golden run with --no-crop (or one whose crop check fell back) is replayed uncropped: cropped
+  // A golden run without cropping (or one whose crop check fell back) is replayed uncropped: cropped
   // values agree only within 1e-5 of the layer's magnitude, not bit for bit. A golden run that did
   // crop is replayed with cropping on, and plans its crop anew for MODEL.
   auto crop = header.find("crop");
@@ -159,7 +159,7 @@ RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_
     message += "; the model was not checked (a changed stimulus is not a model regression)";
     throw StimulusChangedError(
         message, !missing.empty()
-                     ? "relative ids are looked up in --stimulus-root DIR, else the working "
+                     ? "relative ids are looked up in {stimulus_root} DIR, else the working "
                        "directory, else the golden file's directory"
                      : "restore the stimulus files, or regenerate the golden file with "
                        "'torchprobe run' if the change is intended");

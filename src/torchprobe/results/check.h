@@ -9,14 +9,14 @@
 // What is taken from the golden file's header (see recorded_probe):
 //   layers, readout, truncated, model.mode,
 //   batch_size (when recorded)                    -> ProbeOptions as recorded
-//   preprocess.name, size, fit, and mean/std      -> PreprocessOptions (--preprocess none|imagenet|
-//     for a name other than none|imagenet|model      model, --size, --fit, --mean/--std)
+//   preprocess.name, size, fit, and mean/std      -> PreprocessOptions (preprocess none|imagenet|
+//     for a name other than none|imagenet|model      model, size, fit, mean/std)
 //   stimuli[].id                                  -> stimulus specs, in the recorded order
 //   stimuli[].sha256                              -> compared with the stimulus file first
 // The preprocessing actually applied is recorded in the new header and compared field by field
 // by the diff (mean, std, size, channels, fit, ...): a model whose metadata now asks for another
 // normalisation fails the check as a difference. Header fields this version does not know are
-// ignored. Records of stimuli that failed (--skip-bad error records) are not re-run.
+// ignored. Records of stimuli that failed (skip_bad error records) are not re-run.
 //
 // Stimulus files: an id that is not an absolute path is looked up in `stimulus_root` if given,
 // else relative to the working directory, else relative to the golden file's directory.

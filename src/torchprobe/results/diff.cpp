@@ -586,13 +586,14 @@ DiffReport diff_results(const Results& baseline, const Results& candidate,
                         const Tolerance& tolerance) {
   for (double t : {tolerance.rtol, tolerance.atol, tolerance.scale_tol}) {
     if (!(t >= 0) || !std::isfinite(t)) {
-      throw UsageError("bad tolerance: --rtol, --atol and --scale-tol must be finite and not negative");
+      throw UsageError("bad tolerance: {rtol}, {atol} and {scale_tol} must be finite and not negative");
     }
   }
   return Differ(baseline, candidate, tolerance).run();
 }
 
-std::string format_diff_table(const DiffReport& report, std::size_t max_differences) {
+std::string format_diff_table(const DiffReport& report, std::size_t max_differences,
+                              const SettingNamer& name_of) {
   std::ostringstream out;
   out << "baseline:  " << report.baseline.path << " (" << report.baseline.format << ", "
       << report.baseline.stimuli << " stimuli)\n"
@@ -641,7 +642,7 @@ std::string format_diff_table(const DiffReport& report, std::size_t max_differen
     }
     if (shown < report.differences.size()) {
       out << "  ... and " << report.differences.size() - shown
-          << " more (use --json for the full list)\n";
+          << render_settings(" more (use {json} for the full list)\n", name_of);
     }
   }
   out << "\n";

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "torchprobe/results/results_reader.h"
+#include "torchprobe/errors.h"
 
 namespace torchprobe {
 
@@ -121,7 +122,7 @@ struct DiffReport {
   std::optional<ValueLocation> max_rel;
 
   bool same() const { return differences.empty(); }
-  // The machine-readable report of `torchprobe diff --json` (schema in the README).
+  // The machine-readable report (`torchprobe diff` in JSON; schema in the README).
   nlohmann::json to_json() const;
 };
 
@@ -131,6 +132,8 @@ DiffReport diff_results(const Results& baseline, const Results& candidate,
 
 // The human-readable report: a per-layer table, then one line per difference (at most
 // `max_differences`, then a count of the rest), then the verdict.
-std::string format_diff_table(const DiffReport& report, std::size_t max_differences = 20);
+// Settings the table mentions are named by `name_of` (errors.h).
+std::string format_diff_table(const DiffReport& report, std::size_t max_differences = 20,
+                              const SettingNamer& name_of = field_name);
 
 }  // namespace torchprobe

@@ -1,5 +1,5 @@
 #pragma once
-// Reading a JSON Lines output one line at a time, in flat memory, as --resume and merge need it
+// Reading a JSON Lines output one line at a time, in flat memory, as resuming and merging need it
 // (results_reader.h reads a whole file into memory and rejects a torn last line).
 //
 //   torchprobe::JsonlReader in("part-1-of-4.jsonl");       // throws ResultsFormatError if unreadable

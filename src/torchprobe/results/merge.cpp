@@ -17,7 +17,7 @@ namespace torchprobe {
 namespace {
 
 const char* const kRerunHint =
-    "rerun the missing or incomplete shards (the same command with --resume) and merge again";
+    "rerun the missing or incomplete shards (the same command with {resume}) and merge again";
 
 // One part, read one record ahead.
 struct Part {

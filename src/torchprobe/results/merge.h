@@ -27,7 +27,7 @@ struct MergeOptions {
 struct MergeSummary {
   int64_t parts = 0;
   int64_t records = 0;
-  int64_t bad = 0;  // error records (from --skip-bad)
+  int64_t bad = 0;  // error records (from skip_bad)
 };
 
 // Throws ResultsFormatError, OutputError.

@@ -44,7 +44,7 @@ class Reader {
     auto id = record.find("id");
     if (id == record.end() || !id->is_string()) fail(where + " has no string \"id\"");
     const std::string named = "stimulus '" + id->get<std::string>() + "'";
-    if (record.contains("error")) return;  // a stimulus that failed (--skip-bad): no responses
+    if (record.contains("error")) return;  // a stimulus that failed (skip_bad): no responses
     auto responses = record.find("responses");
     if (responses == record.end() || !responses->is_object()) {
       fail(named + " has no \"responses\" object");

@@ -13,7 +13,7 @@
 //
 // Validated, with a ResultsFormatError (exit code kBadResults) naming the file otherwise:
 // the header has a "torchprobe" object; every record is an object with a string "id" and either
-// an "error" (a stimulus that failed, written by --skip-bad) or a "responses" object whose values
+// an "error" (a stimulus that failed, written with skip_bad) or a "responses" object whose values
 // are objects with a "values" array or number (null stands for NaN/inf). Unknown fields are kept
 // and ignored, so that outputs of newer versions still read.
 #include <nlohmann/json.hpp>

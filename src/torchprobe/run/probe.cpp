@@ -45,11 +45,8 @@ nlohmann::json values_to_json(const at::Tensor& values) {
 // the body, and calling the moved-from handler throws std::bad_function_call.
 Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
     : model_(model), options_(std::move(options)), warn_(std::move(warning_handler)) {
-  if (options_.layers.empty()) {
-    throw UsageError("no layer given: name at least one with --layer NAME",
-                     "run 'torchprobe layers " + model.path() + "' to list layer names");
-  }
-  if (options_.batch_size < 1) throw UsageError("bad --batch-size: must be at least 1");
+  require_layers(options_.layers, model.path());
+  if (options_.batch_size < 1) throw UsageError("bad {batch_size}: must be at least 1");
   std::vector<std::string> warnings;
   preprocessing_ = resolve_preprocessing(model, options_.preprocess, warnings);
   for (const auto& w : warnings) warn(w);
@@ -57,10 +54,10 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
     warn("model '" + model.path() + "' was saved in training mode and is probed in mode '" +
          to_string(options_.mode) +
          "': BatchNorm uses each batch's statistics and Dropout is active, so responses depend on "
-         "the batch (use --mode eval for deterministic responses)");
+         "the batch (use {mode} eval for deterministic responses)");
   } else if (model.saved_training()) {
     warn("model '" + model.path() + "' was saved in training mode; probing in eval mode "
-         "(BatchNorm uses its running statistics). Use --mode as-saved to keep training mode");
+         "(BatchNorm uses its running statistics). Use {mode} as-saved to keep training mode");
   }
   program_ = build_program(model, options_);
   // NOTE: an `if` on the input's values is decided once per forward, so a batch would take one
@@ -76,7 +73,7 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
   if (!options_.readout.is_point()) {
     default_crop_.reason = "the readout is not a point readout";
   } else if (!options_.crop) {
-    default_crop_.reason = "turned off with --no-crop";
+    default_crop_.reason = "turned off";
   } else {
     bool forward_fails = false;
     try {
@@ -127,7 +124,7 @@ nlohmann::json Probe::header() const {
 nlohmann::json Probe::header(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const {
   nlohmann::json out = header();
   out["batch_size"] = options_.batch_size;
-  // NOTE: ids are joined with '\n'; the digest only has to tell two lists apart, for --resume
+  // NOTE: ids are joined with '\n'; the digest only has to tell two lists apart, for resuming
   // and merge, which cannot see the list itself.
   std::string ids;
   for (const auto& spec : stimuli) {
@@ -229,7 +226,7 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
   // With an active crop for the default size, batches of that size are prepared as their crop
   // box only: the same values as cropping the whole input (prepare_region), but resizing and
   // normalising touch a few pixels instead of all. Not when the whole input is wanted
-  // (on_input: --dump-inputs).
+  // (on_input).
   const bool prepare_crop_box = default_crop_.active && !options_.on_input;
   // Runs on the loader's worker threads: everything up to the stacked input tensor.
   auto prepare = [&](std::size_t b) {
@@ -267,10 +264,13 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
 
   std::set<std::string> warned_not_called;
   for (std::size_t b = first_batch; b < plan.batches(); ++b) {
-    if (control.stop && control.stop()) {
-      throw Error(ExitCode::kInterrupted,
-                  "interrupted after " + std::to_string(control.resume_from + progress.done) +
-                      " of " + std::to_string(planned) + " stimuli");
+    const StopRequest stop = control.stop ? control.stop() : StopRequest::kNone;
+    if (stop != StopRequest::kNone) {
+      const bool terminate = stop == StopRequest::kTerminate;
+      throw Error(terminate ? ExitCode::kTerminated : ExitCode::kInterrupted,
+                  std::string(terminate ? "terminated" : "interrupted") + " after " +
+                      std::to_string(control.resume_from + progress.done) + " of " +
+                      std::to_string(planned) + " stimuli");
     }
     detail::PreparedBatch batch = loader.next();
     Captures captures;

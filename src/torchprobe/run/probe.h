@@ -43,13 +43,12 @@ struct ProbeOptions {
   int64_t batch_size = 16;
   Mode mode = Mode::kEval;
   PreprocessOptions preprocess;
-  // Receptive-field cropping for point readouts (receptive_field.h); --no-crop turns it off.
+  // Receptive-field cropping for point readouts (receptive_field.h).
   bool crop = true;
-  // Convolutions in channels-last layout (Model::set_channels_last); --no-channels-last turns
-  // it off.
+  // Convolutions in channels-last layout (Model::set_channels_last).
   bool channels_last = true;
   // Called with each stimulus's model input [C,H,W] after preprocessing, e.g. to save it
-  // (run --dump-inputs). May be called on loader worker threads, concurrently.
+  // (the CLI's input dumps). May be called on loader worker threads, concurrently.
   std::function<void(const StimulusSpec&, const at::Tensor&)> on_input;
 };
 
@@ -62,6 +61,8 @@ struct RunProgress {
   double seconds = 0;   // since run() started
 };
 
+enum class StopRequest { kNone, kInterrupt, kTerminate };
+
 // How run() goes about a list; the defaults probe everything once, on the calling thread.
 struct RunControl {
   Shard shard;               // the part of the list to probe (shard.h); default: all of it
@@ -69,7 +70,9 @@ struct RunControl {
   bool skip_bad = false;     // a StimulusError gives {"id", "index", "error"} instead of throwing
   int workers = 0;           // threads preparing the next batches; 0: on the calling thread
   std::function<void(const RunProgress&)> progress;  // after every batch
-  std::function<bool()> stop;  // checked between batches: true throws Error(kInterrupted)
+  // Checked between batches: kInterrupt throws Error(kInterrupted), kTerminate
+  // Error(kTerminated), each saying how far the run got.
+  std::function<StopRequest()> stop;
 };
 
 struct ProbeSummary {
@@ -108,7 +111,7 @@ class Probe {
   // Probes the stimuli in order, in batches of equally sized inputs, sending one record each
   // ({"id", "index", "input_shape", "sha256"?, "responses", "not_called"}) and flushing the
   // sink after every batch. Throws StimulusError (naming the stimulus; not with skip_bad),
-  // ForwardError, ReadoutError, OutputError, Error(kInterrupted) when control.stop says so.
+  // ForwardError, ReadoutError, OutputError, Error(kInterrupted or kTerminated) when control.stop says so.
   ProbeSummary run(const std::vector<StimulusSpec>& stimuli, ResultSink& sink,
                    const RunControl& control = {});
 

@@ -62,7 +62,7 @@ ResumePoint prepare_resume(const std::string& path, const nlohmann::json& header
   if (!std::filesystem::exists(path, error)) return point;
 
   const std::string hint =
-      "rerun with the stimuli and options that wrote it, or give --force to start it again";
+      "rerun with the stimuli and options that wrote it, or give {force} to start it again";
   uint64_t keep = 0;
   {
     JsonlReader in(path);

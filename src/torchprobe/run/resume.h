@@ -1,5 +1,5 @@
 #pragma once
-// Continuing an interrupted JSON Lines run (`torchprobe run ... -o out.jsonl --resume`).
+// Continuing an interrupted JSON Lines run (`torchprobe run` resuming a .jsonl output).
 //
 //   const auto header = probe.header(stimuli, shard);
 //   const auto plan = probe.plan(stimuli, shard);

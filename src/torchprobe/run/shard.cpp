@@ -21,8 +21,8 @@ Shard Shard::parse(const std::string& text) {
   if (slash == std::string::npos || !parse_count(text.substr(0, slash), shard.index) ||
       !parse_count(text.substr(slash + 1), shard.count) || shard.count < 1 ||
       shard.count > 1000000 || shard.index < 1 || shard.index > shard.count) {
-    throw UsageError("bad --shard '" + text + "': expected K/N with 1 <= K <= N, e.g. 1/4",
-                     "shards are numbered from 1; in a Slurm array use --array=1-N");
+    throw UsageError("bad {shard} '" + text + "': expected K/N with 1 <= K <= N, e.g. 1/4",
+                     "shards are numbered from 1");
   }
   return shard;
 }

@@ -5,7 +5,7 @@
 //   bool mine = shard.owns(batch_number);
 //
 // A run groups its stimulus list into batches exactly as an unsharded run would (consecutive
-// stimuli of the same input size, --batch-size at a time), numbers them 0, 1, 2, ... over the
+// stimuli of the same input size, batch_size at a time), numbers them 0, 1, 2, ... over the
 // whole list, and shard K/N probes the batches b with b % N == K - 1. Every record is therefore
 // computed in the same batch as in a single run, so the merged parts equal the single run's
 // output byte for byte, and the split is the same on every machine.

@@ -82,7 +82,7 @@ bool jpeg_has_end_marker(const std::vector<unsigned char>& b) {
 
 // Whether a PNG stream reaches its IEND chunk, walking the chunks by their lengths.
 // NOTE: checked before decoding so that a cut PNG gets a clear message (and libpng does not
-// print its own error on stderr).
+// print an error message of its own).
 bool png_has_end_chunk(const std::vector<unsigned char>& b) {
   std::size_t pos = 8;  // after the signature
   while (pos + 8 <= b.size()) {

@@ -61,8 +61,8 @@ void resolve_normalization(const ModelFacts& model, const PreprocessOptions& opt
   const bool custom = !options.mean.empty() || !options.std.empty();
   if (custom) {
     if (!options.preprocess.empty()) {
-      throw UsageError("--mean/--std cannot be combined with --preprocess " + options.preprocess,
-                       "give either --preprocess or --mean/--std");
+      throw UsageError("{mean}/{std} cannot be combined with {preprocess} " + options.preprocess,
+                       "give either {preprocess} or {mean}/{std}");
     }
     auto check = [&](const char* option, const std::vector<double>& v) {
       if (!v.empty() && v.size() != 1 && int64_t(v.size()) != pre.channels) {
@@ -71,8 +71,8 @@ void resolve_normalization(const ModelFacts& model, const PreprocessOptions& opt
                          " input channels (give 1 or " + std::to_string(pre.channels) + ")");
       }
     };
-    check("--mean", options.mean);
-    check("--std", options.std);
+    check("{mean}", options.mean);
+    check("{std}", options.std);
     pre.name = "custom";
     pre.mean = per_channel(options.mean.empty() ? std::vector<double>{0.0} : options.mean, pre.channels);
     pre.std = per_channel(options.std.empty() ? std::vector<double>{1.0} : options.std, pre.channels);
@@ -90,7 +90,7 @@ void resolve_normalization(const ModelFacts& model, const PreprocessOptions& opt
         if (model.metadata) {
           warnings.push_back("model '" + model.path +
                              "' has no torchprobe metadata: no normalisation is applied "
-                             "(give --preprocess imagenet or --preprocess none to silence this)");
+                             "(give {preprocess} imagenet or {preprocess} none to silence this)");
         }
       }
     }
@@ -102,10 +102,10 @@ void resolve_normalization(const ModelFacts& model, const PreprocessOptions& opt
       pre.std = per_channel(kImagenetStd, pre.channels);
     } else if (name == "model") {
       if (!has_meta_norm) {
-        throw UsageError("--preprocess model: " +
+        throw UsageError("{preprocess} model: " +
                              (model.metadata ? "model '" + model.path + "' has" : std::string("no model, so")) +
                              " no mean/std in its metadata",
-                         "use --preprocess imagenet or none, or export with scripts/export_model.py");
+                         "use {preprocess} imagenet or none, or export with scripts/export_model.py");
       }
       pre.mean = per_channel(json_float_list(meta["mean"]), pre.channels);
       pre.std = per_channel(json_float_list(meta["std"]), pre.channels);

@@ -9,12 +9,12 @@
 //   at::Tensor input = pre.prepare(torchprobe::StimulusSpec::parse("cat.jpg"));  // [C,H,W]
 //
 // Defaults:
-//   size     --size, else the model's metadata input_size, else 224x224
+//   size     options.size, else the model's metadata input_size, else 224x224
 //   channels the model's metadata input_size, else 3
-//   fit      --fit, else the metadata's resize.fit ("crop" for scripts/export_model.py), else
+//   fit      options.fit, else the metadata's resize.fit ("crop" for scripts/export_model.py), else
 //            stretch; crop_pct from the metadata's resize.crop_pct, else 0.875
-//   mean/std --mean/--std (comma lists of 1 or C values; one of them alone keeps the other at
-//            0 / 1; name "custom"), else --preprocess none|imagenet|model, else the metadata's
+//   mean/std options.mean/std (1 or C values; one of them alone keeps the other at 0 / 1;
+//            name "custom"), else options.preprocess none|imagenet|model, else the metadata's
 //            mean/std ("model"), else none with a warning
 // The input is (pixels - mean[c]) / std[c] in float32 arithmetic on the float32 pixels, with
 // mean and std rounded to float32 (as torchvision's Normalize on a float tensor). NOTE: a metadata or imagenet list whose
@@ -57,14 +57,14 @@ struct Preprocessing {
 
 struct PreprocessOptions {
   std::string preprocess;     // "", none, imagenet, model
-  std::optional<Size2> size;  // --size
+  std::optional<Size2> size;  // nullopt: the default above
   std::string fit;            // "", stretch, crop
-  std::vector<double> mean;   // --mean (empty: not given)
-  std::vector<double> std;    // --std (empty: not given)
+  std::vector<double> mean;   // empty: not given
+  std::vector<double> std;    // empty: not given
 };
 
-// Throws UsageError for an unknown name or fit, "model" on a model without metadata, --mean/--std
-// together with --preprocess, lists of the wrong length or non-positive std.
+// Throws UsageError for an unknown name or fit, "model" on a model without metadata, mean/std
+// together with a preprocessing name, lists of the wrong length or non-positive std.
 Preprocessing resolve_preprocessing(const Model& model, const PreprocessOptions& options,
                                     std::vector<std::string>& warnings);
 // Without a model (`torchprobe render`): no metadata, 3 channels, no warning.

@@ -160,8 +160,8 @@ StimulusSpec StimulusSpec::parse(const std::string& text) {
   } catch (const StimulusError& e) {
     const std::string body = text.substr(text.find(':') + 1);
     if (body.find('|') == std::string::npos && body.find(':') == std::string::npos) throw;
-    throw StimulusError(e.what(), "ranges (START:STOP:STEP) and lists (A|B) need --sweep, e.g. "
-                                  "--sweep 'grating:ori=0:180:15,sf=2|4|8'");
+    throw StimulusError(e.what(), "ranges (START:STOP:STEP) and lists (A|B) need {sweep}, e.g. "
+                                  "{sweep} 'grating:ori=0:180:15,sf=2|4|8'");
   }
 }
 

@@ -5,7 +5,7 @@
 //   at::Tensor pixels = torchprobe::render_stimulus(spec, /*channels=*/3, {224, 224});
 //   // pixels: float32 [3, 64, 96] in pixel space (0 = black, 1 = white), before normalisation
 //
-// Grammar of one spec (README "Stimuli"; directories, @LIST files and --sweep are expanded into
+// Grammar of one spec (README "Stimuli"; directories, @LIST files and sweeps are expanded into
 // specs by stimulus_list.h):
 //
 //   PATH                             an image file; taken literally (a '@' in a file name is kept)

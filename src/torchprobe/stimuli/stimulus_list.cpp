@@ -157,7 +157,7 @@ class Expander {
     }
     if (images.empty()) {
       throw StimulusError("directory '" + as_given + "' has no image files",
-                          has_subdirectories ? "add --recursive to include its subdirectories"
+                          has_subdirectories ? "add {recursive} to include its subdirectories"
                                              : "");
     }
     if (skipped > 0) {

@@ -155,7 +155,7 @@ nlohmann::json to_json(const std::vector<BnCheckRow>& rows) {
   return out;
 }
 
-std::string to_text(const std::vector<BnCheckRow>& rows, double atol) {
+std::string to_text(const std::vector<BnCheckRow>& rows, double atol, const SettingNamer& name_of) {
   std::ostringstream out;
   std::size_t width = 5;
   for (const auto& r : rows) width = std::max(width, r.name.size());
@@ -177,7 +177,7 @@ std::string to_text(const std::vector<BnCheckRow>& rows, double atol) {
       out << "MISMATCH: uses batch statistics although the module is in eval mode (traced in "
              "training mode? tracing fixes the flag)";
     } else if (r.status == "mismatch") out << "MISMATCH: the output is not the formula with running statistics";
-    else if (r.status == "batch-statistics") out << "training mode: uses batch statistics (use --mode eval)";
+    else if (r.status == "batch-statistics") out << render_settings("training mode: uses batch statistics (use {mode} eval)", name_of);
     else if (r.status == "no-running-stats") out << "no running statistics (track_running_stats=False): always batch statistics";
     else out << r.status;
     if (!r.affine) out << "; no affine parameters";

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "torchprobe/model/model.h"
+#include "torchprobe/errors.h"
 
 namespace torchprobe {
 
@@ -42,6 +43,8 @@ struct BnCheckRow {
 std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input, const BnCheckOptions& options);
 
 nlohmann::json to_json(const std::vector<BnCheckRow>& rows);
-std::string to_text(const std::vector<BnCheckRow>& rows, double atol);
+// The table; settings it suggests are named by `name_of` (errors.h).
+std::string to_text(const std::vector<BnCheckRow>& rows, double atol,
+                    const SettingNamer& name_of = field_name);
 
 }  // namespace torchprobe

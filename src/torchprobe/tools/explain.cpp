@@ -358,7 +358,7 @@ nlohmann::json LayerExplanation::to_json() const {
           {"external_effects", effects}};
 }
 
-std::string LayerExplanation::to_text() const {
+std::string LayerExplanation::to_text(const SettingNamer& name_of) const {
   std::ostringstream out;
   out << "layer " << layer << " (" << type << ")\n";
   out << "\n1. functional code on the way from the model input (outside any submodule call):\n";
@@ -400,8 +400,9 @@ std::string LayerExplanation::to_text() const {
     out << "   none\n";
   } else {
     for (const auto& m : training_dependent) out << "   " << m << "\n";
-    out << "   In training mode BatchNorm uses batch statistics and Dropout is active; torchprobe "
-           "probes in eval mode unless --mode says otherwise.\n";
+    out << render_settings("   In training mode BatchNorm uses batch statistics and Dropout is active; "
+                           "torchprobe probes in eval mode unless {mode} says otherwise.\n",
+                           name_of);
   }
   if (traced) {
     out << "\n5. traced model: branches and loops were fixed when it was traced; captures follow "

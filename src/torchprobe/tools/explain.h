@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "torchprobe/model/model.h"
+#include "torchprobe/errors.h"
 
 namespace torchprobe {
 
@@ -51,7 +52,8 @@ struct LayerExplanation {
            in_loop || !training_dependent.empty();
   }
   nlohmann::json to_json() const;
-  std::string to_text() const;
+  // The text report; settings it mentions are named by `name_of` (errors.h).
+  std::string to_text(const SettingNamer& name_of = field_name) const;
 };
 
 // Throws UnknownLayerError.

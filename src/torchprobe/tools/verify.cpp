@@ -82,10 +82,7 @@ nlohmann::json VerifyReport::to_json() const {
 
 VerifyReport verify_captures(Model& model, const std::vector<StimulusSpec>& stimuli,
                              const VerifyOptions& options, std::vector<std::string>& warnings) {
-  if (options.layers.empty()) {
-    throw UsageError("no layer given: name at least one with --layer NAME",
-                     "run 'torchprobe layers " + model.path() + "' to list layer names");
-  }
+  require_layers(options.layers, model.path());
   model.set_mode(options.mode);
   Preprocessing pre = resolve_preprocessing(model, options.preprocess, warnings);
   CaptureProgram truncated = CaptureProgram::build(model, options.layers, CaptureOptions{true});

@@ -163,7 +163,7 @@ TEST(Capture, ClonesOnlyCapturesThatALaterOpCouldOverwrite) {
 
 TEST(Capture, CapturesWithoutCloneEqualTheClonedOnes) {
   // The same values whether or not a capture was copied: compare with a program whose captures
-  // are all cloned because a later in-place op reaches them (--no-truncate keeps the model's own
+  // are all cloned because a later in-place op reaches them (an untruncated program keeps the model's own
   // in-place ops after every capture of functional_inplace).
   Model model = eval_model("googlenet_script");
   at::Tensor input = noise_batch(3, 64, 64, 2);
@@ -258,7 +258,7 @@ TEST(Capture, ForwardFailureNamesModelShapeAndExpectationInOneLine) {
         EXPECT_NE(what.find(why), std::string::npos) << what;
         EXPECT_NE(what.find("it expects input 1x32x32 (the model's metadata)"), std::string::npos) << what;
         EXPECT_EQ(what.find('\n'), std::string::npos) << "no TorchScript traceback: " << what;
-        EXPECT_NE(e.hint().find("--size"), std::string::npos);
+        EXPECT_NE(e.hint_template().find("{size}"), std::string::npos);
       }
     }
   }

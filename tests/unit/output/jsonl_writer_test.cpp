@@ -51,7 +51,7 @@ TEST_F(JsonlWriterTest, RefusesAnExistingFileUnlessOverwritingOrAppending) {
   } catch (const OutputError& e) {
     EXPECT_EQ(e.code(), ExitCode::kOutputExists);
     EXPECT_EQ(std::string(e.what()), "output '" + out + "' exists");
-    EXPECT_EQ(e.hint(), "give --resume to continue it, or --force to overwrite it");
+    EXPECT_EQ(e.hint_template(), "give {resume} to continue it, or {force} to overwrite it");
   }
   {
     JsonlWriter writer(out, {JsonlOpen::kAppend});
@@ -111,11 +111,11 @@ TEST_F(JsonlWriterTest, FullDiskCutsTheFileBackToItsLastCompleteLine) {
       EXPECT_EQ(std::string(e.what()), "cannot write output '" + out +
                                            "': the disk or the file size limit is full (" +
                                            std::strerror(EFBIG) + ")");
-      EXPECT_NE(e.hint().find("--resume"), std::string::npos) << e.hint();
+      EXPECT_NE(e.hint_template().find("{resume}"), std::string::npos) << e.hint_template();
     }
   }
   EXPECT_EQ(read(out), header + first) << "only the complete batches stay";
-  // Appending (what --resume does) continues after the last complete line.
+  // Appending (what resuming does) continues after the last complete line.
   JsonlWriter more(out, {JsonlOpen::kAppend});
   more.record({{"id", "noise:2"}});
   more.finish();

@@ -42,8 +42,8 @@ TEST(Shard, RejectsAnythingButKOfNWithKFromOne) {
       Shard::parse(text);
       ADD_FAILURE() << "accepted '" << text << "'";
     } catch (const UsageError& e) {
-      EXPECT_EQ(std::string(e.what()),
-                std::string("bad --shard '") + text +
+      EXPECT_EQ(e.message_template(),
+                std::string("bad {shard} '") + text +
                     "': expected K/N with 1 <= K <= N, e.g. 1/4");
       EXPECT_EQ(e.code(), ExitCode::kUsage);
     }

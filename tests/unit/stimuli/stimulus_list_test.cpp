@@ -100,7 +100,7 @@ TEST_F(StimulusListTest, DirectoryWithoutImagesSuggestsRecursive) {
     FAIL();
   } catch (const StimulusError& e) {
     EXPECT_NE(std::string(e.what()).find("has no image files"), std::string::npos);
-    EXPECT_NE(e.hint().find("--recursive"), std::string::npos);
+    EXPECT_NE(e.hint_template().find("{recursive}"), std::string::npos);
   }
 }
 
