@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands/command.h"
+#include "cli/commands/stimulus_options.h"
 #include "cli/console.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/tools/extract.h"
@@ -21,26 +22,6 @@ struct ExtractCommandOptions {
   bool force = false;
 };
 
-std::vector<int64_t> parse_chw(const std::string& text) {
-  std::vector<int64_t> out;
-  std::size_t start = 0;
-  while (out.size() < 4) {
-    auto x = text.find('x', start);
-    std::string part = text.substr(start, x == std::string::npos ? std::string::npos : x - start);
-    if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoll(part) <= 0) {
-      break;
-    }
-    out.push_back(std::stoll(part));
-    if (x == std::string::npos) {
-      if (out.size() == 3) return out;
-      break;
-    }
-    start = x + 1;
-  }
-  throw UsageError("bad --input-size '" + text + "': expected CxHxW, e.g. 3x224x224");
-}
-
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string out = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
@@ -51,7 +32,7 @@ int run_extract(const ExtractCommandOptions& options) {
   ExtractOptions extract;
   extract.layers = options.layers;
   extract.mode = parse_mode(options.mode);
-  if (!options.input_size.empty()) extract.input_size = parse_chw(options.input_size);
+  if (!options.input_size.empty()) extract.input_size = parse_input_size(options.input_size);
   std::error_code error;
   if (std::filesystem::exists(options.output, error) && !options.force) {
     throw OutputError(ExitCode::kOutputExists,

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli/commands/command.h"
+#include "cli/commands/stimulus_options.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/tools/explain.h"
 #include "torchprobe/model/layers.h"
@@ -17,24 +18,6 @@ struct LayersOptions {
   std::string input_size;
   bool json = false;
 };
-
-std::vector<int64_t> parse_input_size(const std::string& text) {
-  std::vector<int64_t> out;
-  std::size_t start = 0;
-  while (true) {
-    auto x = text.find('x', start);
-    std::string part = text.substr(start, x == std::string::npos ? std::string::npos : x - start);
-    if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoll(part) <= 0) {
-      throw UsageError("bad --input-size '" + text + "': expected CxHxW, e.g. 3x224x224");
-    }
-    out.push_back(std::stoll(part));
-    if (x == std::string::npos) break;
-    start = x + 1;
-  }
-  if (out.size() != 3) throw UsageError("bad --input-size '" + text + "': expected CxHxW, e.g. 3x224x224");
-  return out;
-}
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string out = "[";

@@ -1,5 +1,7 @@
 #include "cli/commands/stimulus_options.h"
 
+#include "torchprobe/numbers.h"
+
 #include "cli/console.h"
 #include "torchprobe/stimuli/stimulus_list.h"
 
@@ -42,6 +44,12 @@ void apply_preprocess_options(const StimulusOptions& options, PreprocessOptions&
   }
   if (!options.mean.empty()) out.mean = parse_float_list("--mean", options.mean);
   if (!options.std.empty()) out.std = parse_float_list("--std", options.std);
+}
+
+std::vector<int64_t> parse_input_size(const std::string& text) {
+  auto chw = parse_chw(text);
+  if (!chw) throw UsageError("bad --input-size '" + text + "': expected CxHxW, e.g. 3x224x224");
+  return *chw;
 }
 
 }  // namespace torchprobe::cli

@@ -31,4 +31,7 @@ std::vector<StimulusSpec> collect_stimuli(const StimulusOptions& options,
 // Copies --fit, --mean, --std into `out`. Throws UsageError.
 void apply_preprocess_options(const StimulusOptions& options, PreprocessOptions& out);
 
+// --input-size CxHxW (layers, extract). Throws UsageError naming the text.
+std::vector<int64_t> parse_input_size(const std::string& text);
+
 }  // namespace torchprobe::cli

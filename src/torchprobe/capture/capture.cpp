@@ -45,6 +45,7 @@
 #include <unordered_set>
 
 #include "torchprobe/capture/control_flow.h"
+#include "torchprobe/numbers.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
 
@@ -490,13 +491,10 @@ CaptureRequest CaptureRequest::parse(const std::string& text) {
   }
   auto hash = rest.find('#');
   if (hash != std::string::npos) {
-    std::string index = rest.substr(hash + 1);
-    bool digits = !index.empty() && index.size() < 9 &&
-                  index.find_first_not_of("0123456789") == std::string::npos;
-    if (!digits) {
+    request.call = parse_digits(rest.substr(hash + 1), 8);
+    if (!request.call) {
       throw UsageError("bad layer '" + text + "': after '#' comes the call index, e.g. NAME#1");
     }
-    request.call = std::stoll(index);
     rest.resize(hash);
   }
   if (rest.empty()) throw UsageError("bad layer '" + text + "': the layer name is empty");

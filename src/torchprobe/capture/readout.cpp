@@ -1,6 +1,7 @@
 #include "torchprobe/capture/readout.h"
 
 #include "torchprobe/errors.h"
+#include "torchprobe/numbers.h"
 
 namespace torchprobe {
 namespace {
@@ -12,11 +13,9 @@ std::string shape_text(at::IntArrayRef sizes) {
 }
 
 bool parse_index(const std::string& text, int64_t& out) {
-  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  out = std::stoll(text);
-  return true;
+  auto value = parse_digits(text, 9);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 }  // namespace

@@ -1,16 +1,15 @@
 #include "torchprobe/run/shard.h"
 
 #include "torchprobe/errors.h"
+#include "torchprobe/numbers.h"
 
 namespace torchprobe {
 namespace {
 
 bool parse_count(const std::string& text, int64_t& out) {
-  if (text.empty() || text.size() > 7 || text.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  out = std::stoll(text);
-  return true;
+  auto value = parse_digits(text, 7);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 }  // namespace

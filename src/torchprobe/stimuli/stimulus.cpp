@@ -8,6 +8,7 @@
 #include <set>
 
 #include "torchprobe/errors.h"
+#include "torchprobe/numbers.h"
 #include "torchprobe/stimuli/image.h"
 #include "torchprobe/stimuli/synthetic.h"
 
@@ -15,10 +16,9 @@ namespace torchprobe {
 namespace {
 
 bool parse_positive(const std::string& text, int64_t& out) {
-  if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  out = std::stoll(text);
+  auto value = parse_digits(text, 6);
+  if (!value) return false;
+  out = *value;
   return out > 0;
 }
 

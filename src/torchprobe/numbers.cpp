@@ -1,0 +1,30 @@
+#include "torchprobe/numbers.h"
+
+namespace torchprobe {
+
+std::optional<int64_t> parse_digits(const std::string& text, std::size_t max_digits) {
+  if (text.empty() || text.size() > max_digits || max_digits > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  int64_t value = 0;
+  for (char c : text) value = value * 10 + (c - '0');
+  return value;
+}
+
+std::optional<std::vector<int64_t>> parse_chw(const std::string& text) {
+  std::vector<int64_t> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t x = text.find('x', start);
+    auto value = parse_digits(text.substr(start, x == std::string::npos ? x : x - start), 6);
+    if (!value || *value <= 0) return std::nullopt;
+    out.push_back(*value);
+    if (x == std::string::npos) break;
+    start = x + 1;
+  }
+  if (out.size() != 3) return std::nullopt;
+  return out;
+}
+
+}  // namespace torchprobe

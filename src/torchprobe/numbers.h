@@ -1,0 +1,23 @@
+#pragma once
+// Parsing the integers and sizes users type (stimulus specs, readouts, shards, layer calls, input
+// sizes): one definition of what a number is.
+//
+//   torchprobe::parse_digits("224", 6);      // 224
+//   torchprobe::parse_digits("+3", 6);       // nullopt: digits only
+//   torchprobe::parse_chw("3x224x224");      // {3, 224, 224}
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace torchprobe {
+
+// A decimal integer written with digits only (no sign, space or other character) and at most
+// `max_digits` of them, so that it fits int64_t whatever the caller's cap; else nullopt.
+std::optional<int64_t> parse_digits(const std::string& text, std::size_t max_digits);
+
+// "CxHxW": three positive integers of at most 6 digits, joined by 'x'; else nullopt.
+std::optional<std::vector<int64_t>> parse_chw(const std::string& text);
+
+}  // namespace torchprobe
