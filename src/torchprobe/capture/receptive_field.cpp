@@ -195,6 +195,120 @@ CropPlan inactive(CropPlan plan, std::string reason) {
   return plan;
 }
 
+// The units read out of each capture of the full-size run `full`, into plan.targets, with each
+// layer's cumulative stride (`strides`) and the deepest one (`stride`). Returns why cropping is
+// not used when a capture is not a spatial map.
+std::optional<std::string> read_targets(const Captures& full, const Readout& readout,
+                                        const Size2& input, CropPlan& plan,
+                                        std::map<std::string, int64_t>& strides,
+                                        int64_t& stride) {
+  for (const auto& capture : full.captures) {
+    if (capture.value.dim() != 4) {
+      return "layer '" + capture.name + "' is not a spatial map";
+    }
+    CropPlan::Target t;
+    t.full_shape = capture.value.sizes().slice(1).vec();
+    Response r = readout.apply(capture.value, 0, capture.name);  // validates at:Y,X
+    t.y = r.index[0];
+    t.x = r.index[1];
+    plan.targets[capture.name] = t;
+    int64_t s = std::max(power_of_two_stride(input.height, capture.value.size(2)),
+                         power_of_two_stride(input.width, capture.value.size(3)));
+    strides[capture.name] = s;
+    stride = std::max(stride, s);
+  }
+  return std::nullopt;
+}
+
+// The smallest box whose complement the units do not depend on (see smallest_box). Its NaN
+// tests run on windows of the input around each box, so most of them cost a small forward; the
+// box found then passes the test on the whole input, or the search is repeated there. nullopt,
+// with `reason` set, when the units are not finite or the box would cover most of the input.
+std::optional<Box> find_crop_box(const CaptureProgram& program, const at::Tensor& probe_input,
+                                 const Captures& full,
+                                 const std::map<std::string, CropPlan::Target>& targets,
+                                 const std::map<std::string, int64_t>& strides, int64_t stride,
+                                 const Size2& input, std::string& reason) {
+  NanProbe nan(program, probe_input, targets, strides, stride);
+  if (!nan.finite_in(full)) {
+    reason = "the units are not finite on a test input";
+    return std::nullopt;
+  }
+  const Box units = units_box(targets, strides, input);
+  auto in_window = [&](const Box& b) { return nan.finite_outside_in_window(b); };
+  auto on_whole_input = [&](const Box& b) { return nan.finite_outside(b); };
+  std::optional<Box> found = smallest_box(units, stride, input, in_window, reason);
+  if (found && !nan.finite_outside(*found)) {
+    found = smallest_box(units, stride, input, on_whole_input, reason);
+  }
+  return found;
+}
+
+// Sets the plan's crop to `box` with its origin aligned to the stride grid of the deepest layer,
+// and each target's place in the cropped maps. Returns why cropping is not used when the aligned
+// box covers most of the input.
+std::optional<std::string> align_crop(const Box& box, int64_t stride,
+                                      const std::map<std::string, int64_t>& strides,
+                                      const Size2& input, CropPlan& plan) {
+  plan.y0 = box.y0 / stride * stride;
+  plan.x0 = box.x0 / stride * stride;
+  plan.height = box.y1 - plan.y0;
+  plan.width = box.x1 - plan.x0;
+  if (too_big({plan.y0, plan.y0 + plan.height, plan.x0, plan.x0 + plan.width}, input)) {
+    return "the receptive field covers most of the input (" + std::to_string(box.y1 - box.y0) +
+           "x" + std::to_string(box.x1 - box.x0) + " of " + to_string(input) + ")";
+  }
+  for (auto& [name, t] : plan.targets) {
+    t.crop_y = t.y - plan.y0 / strides.at(name);
+    t.crop_x = t.x - plan.x0 / strides.at(name);
+  }
+  return std::nullopt;
+}
+
+// Whether cropped and full computations agree, on three inputs: probe_input (its full run `full`
+// is at hand) and two more; records the largest relative difference in the plan. Returns why
+// cropping is not used when they do not.
+std::optional<std::string> verify_crop(const CaptureProgram& program, const at::Tensor& probe_input,
+                                       const Captures& full, int64_t channels, const Size2& input,
+                                       CropPlan& plan) {
+  at::Tensor more_input = seeded_noise(2, channels, input, 2000);
+  at::Tensor check_input = at::cat({probe_input, more_input});
+  Captures reference = program.run(more_input);
+  for (std::size_t i = 0; i < reference.captures.size() && i < full.captures.size(); ++i) {
+    reference.captures[i].value = at::cat({full.captures[i].value, reference.captures[i].value});
+  }
+  Captures cropped;
+  try {
+    cropped = program.run(plan.crop(check_input));
+  } catch (const Error& e) {
+    return std::string("the cropped input fails: ") + e.what();
+  }
+  for (std::size_t i = 0; i < reference.captures.size(); ++i) {
+    const auto& name = reference.captures[i].name;
+    if (i >= cropped.captures.size() || cropped.captures[i].name != name) {
+      return "the cropped program captures other calls than the full one";
+    }
+    const auto& t = plan.targets[name];
+    const at::Tensor& small = cropped.captures[i].value;
+    if (small.dim() != 4 || t.crop_y < 0 || t.crop_x < 0 || t.crop_y >= small.size(2) ||
+        t.crop_x >= small.size(3)) {
+      return "layer '" + name + "': the unit falls outside the cropped map";
+    }
+    const at::Tensor& big = reference.captures[i].value;
+    using at::indexing::Slice;
+    double scale = std::max(1e-30, big.abs().max().item<double>());
+    double diff = (big.index({Slice(), Slice(), t.y, t.x}) -
+                   small.index({Slice(), Slice(), t.crop_y, t.crop_x}))
+                      .abs().max().item<double>();
+    plan.max_verified_difference = std::max(plan.max_verified_difference, diff / scale);
+    if (!(diff <= 1e-5 * scale)) {  // NaN differs too
+      return "layer '" + name + "': cropped and full responses differ (" + std::to_string(diff) +
+             ")";
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 at::Tensor CropPlan::crop(const at::Tensor& batch) const {
@@ -239,87 +353,25 @@ CropPlan plan_crop(const CaptureProgram& program, const Readout& readout, int64_
   if (full.captures.empty()) return inactive(plan, "nothing is captured");
   int64_t stride = 1;
   std::map<std::string, int64_t> strides;
-  for (const auto& capture : full.captures) {
-    if (capture.value.dim() != 4) {
-      return inactive(plan, "layer '" + capture.name + "' is not a spatial map");
-    }
-    CropPlan::Target t;
-    t.full_shape = capture.value.sizes().slice(1).vec();
-    Response r = readout.apply(capture.value, 0, capture.name);  // validates at:Y,X
-    t.y = r.index[0];
-    t.x = r.index[1];
-    plan.targets[capture.name] = t;
-    int64_t s = std::max(power_of_two_stride(input.height, capture.value.size(2)),
-                         power_of_two_stride(input.width, capture.value.size(3)));
-    strides[capture.name] = s;
-    stride = std::max(stride, s);
+  if (auto reason = read_targets(full, readout, input, plan, strides, stride)) {
+    return inactive(plan, *reason);
   }
 
-  // 2. The smallest box whose complement the units do not depend on (see smallest_box). Its
-  // NaN tests run on windows of the input around each box, so most of them cost a small forward;
-  // the box found then passes the test on the whole input, or the search is repeated there.
-  NanProbe nan(program, probe_input, plan.targets, strides, stride);
-  if (!nan.finite_in(full)) return inactive(plan, "the units are not finite on a test input");
-  const Box units = units_box(plan.targets, strides, input);
-  std::string too_big_reason;
-  auto in_window = [&](const Box& b) { return nan.finite_outside_in_window(b); };
-  auto on_whole_input = [&](const Box& b) { return nan.finite_outside(b); };
-  std::optional<Box> found = smallest_box(units, stride, input, in_window, too_big_reason);
-  if (found && !nan.finite_outside(*found)) {
-    found = smallest_box(units, stride, input, on_whole_input, too_big_reason);
-  }
-  if (!found) return inactive(plan, too_big_reason);
-  const Box& box = *found;
+  // 2. The smallest box whose complement the units do not depend on (find_crop_box).
+  std::string not_found_reason;
+  std::optional<Box> found = find_crop_box(program, probe_input, full, plan.targets, strides,
+                                           stride, input, not_found_reason);
+  if (!found) return inactive(plan, not_found_reason);
 
   // 3. Align the origin to the stride grid of the deepest layer.
-  plan.y0 = box.y0 / stride * stride;
-  plan.x0 = box.x0 / stride * stride;
-  plan.height = box.y1 - plan.y0;
-  plan.width = box.x1 - plan.x0;
-  if (too_big({plan.y0, plan.y0 + plan.height, plan.x0, plan.x0 + plan.width}, input)) {
-    return inactive(plan, "the receptive field covers most of the input (" + std::to_string(box.y1 - box.y0) +
-                              "x" + std::to_string(box.x1 - box.x0) + " of " + to_string(input) + ")");
-  }
-  for (auto& [name, t] : plan.targets) {
-    t.crop_y = t.y - plan.y0 / strides[name];
-    t.crop_x = t.x - plan.x0 / strides[name];
+  if (auto reason = align_crop(*found, stride, strides, input, plan)) {
+    return inactive(plan, *reason);
   }
 
   // 4. Use it only if cropped and full computations agree, on three inputs: the one of 1. (its
   // full run is at hand) and two more.
-  at::Tensor more_input = seeded_noise(2, channels, input, 2000);
-  at::Tensor check_input = at::cat({probe_input, more_input});
-  Captures reference = program.run(more_input);
-  for (std::size_t i = 0; i < reference.captures.size() && i < full.captures.size(); ++i) {
-    reference.captures[i].value = at::cat({full.captures[i].value, reference.captures[i].value});
-  }
-  Captures cropped;
-  try {
-    cropped = program.run(plan.crop(check_input));
-  } catch (const Error& e) {
-    return inactive(plan, std::string("the cropped input fails: ") + e.what());
-  }
-  for (std::size_t i = 0; i < reference.captures.size(); ++i) {
-    const auto& name = reference.captures[i].name;
-    if (i >= cropped.captures.size() || cropped.captures[i].name != name) {
-      return inactive(plan, "the cropped program captures other calls than the full one");
-    }
-    const auto& t = plan.targets[name];
-    const at::Tensor& small = cropped.captures[i].value;
-    if (small.dim() != 4 || t.crop_y < 0 || t.crop_x < 0 || t.crop_y >= small.size(2) ||
-        t.crop_x >= small.size(3)) {
-      return inactive(plan, "layer '" + name + "': the unit falls outside the cropped map");
-    }
-    const at::Tensor& big = reference.captures[i].value;
-    using at::indexing::Slice;
-    double scale = std::max(1e-30, big.abs().max().item<double>());
-    double diff = (big.index({Slice(), Slice(), t.y, t.x}) - small.index({Slice(), Slice(), t.crop_y, t.crop_x}))
-                      .abs().max().item<double>();
-    plan.max_verified_difference = std::max(plan.max_verified_difference, diff / scale);
-    if (!(diff <= 1e-5 * scale)) {  // NaN differs too
-      return inactive(plan, "layer '" + name + "': cropped and full responses differ (" +
-                                std::to_string(diff) + ")");
-    }
+  if (auto reason = verify_crop(program, probe_input, full, channels, input, plan)) {
+    return inactive(plan, *reason);
   }
   plan.active = true;
   return plan;

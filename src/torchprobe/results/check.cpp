@@ -63,45 +63,102 @@ PreprocessOptions preprocess_options(const json& recorded) {
 
 std::string short_hash(const std::string& hash) { return hash.substr(0, 12); }
 
-}  // namespace
-
-RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_root) {
+// The probe options the golden header records; fields older versions did not record take the
+// values those versions used. Throws ResultsFormatError for a header a re-run cannot follow.
+ProbeOptions recorded_options(const Results& golden) {
   const json& header = golden.header;
-  RecordedProbe probe;
+  ProbeOptions options;
   auto layers = header.find("layers");
   if (layers == header.end() || !layers->is_array() || layers->empty()) {
     bad_header(golden, "its header has no \"layers\" list");
   }
   for (const auto& layer : *layers) {
     if (!layer.is_string()) bad_header(golden, "\"layers\" holds a non-string");
-    probe.options.layers.push_back(layer.get<std::string>());
+    options.layers.push_back(layer.get<std::string>());
   }
   try {
-    probe.options.readout =
+    options.readout =
         Readout::parse(header_value(golden, header, "readout", std::string("center")));
-    probe.options.mode = header.contains("model") && header["model"].is_object()
-                             ? parse_mode(header_value(golden, header["model"], "mode",
-                                                       std::string("eval")))
-                             : Mode::kEval;
+    options.mode =
+        header.contains("model") && header["model"].is_object()
+            ? parse_mode(header_value(golden, header["model"], "mode", std::string("eval")))
+            : Mode::kEval;
   } catch (const UsageError& e) {
     bad_header(golden, std::string("its header records ") + e.what());
   }
-  probe.options.truncate = header_value(golden, header, "truncated", true);
-  // A golden run without cropping (or one whose crop check fell back) is replayed uncropped: cropped
-  // values agree only within 1e-5 of the layer's magnitude, not bit for bit. A golden run that did
-  // crop is replayed with cropping on, and plans its crop anew for MODEL.
+  options.truncate = header_value(golden, header, "truncated", true);
+  // A golden run without cropping (or one whose crop check fell back) is replayed uncropped:
+  // cropped values agree only within 1e-5 of the layer's magnitude, not bit for bit. A golden run
+  // that did crop is replayed with cropping on, and plans its crop anew for MODEL.
   auto crop = header.find("crop");
   if (crop != header.end() && crop->is_object()) {
-    probe.options.crop = header_value(golden, *crop, "used", true);
+    options.crop = header_value(golden, *crop, "used", true);
   }
   // Files from before channels-last computing lack the key: they were computed contiguous.
-  probe.options.channels_last = header_value(golden, header, "channels_last", false);
+  options.channels_last = header_value(golden, header, "channels_last", false);
   auto batch_size = header.find("batch_size");
   if (batch_size != header.end() && batch_size->is_number_integer() &&
       batch_size->get<int64_t>() > 0) {
-    probe.options.batch_size = batch_size->get<int64_t>();
+    options.batch_size = batch_size->get<int64_t>();
   }
-  probe.options.preprocess = preprocess_options(header.value("preprocess", json()));
+  options.preprocess = preprocess_options(header.value("preprocess", json()));
+  return options;
+}
+
+// Where the stimulus file a golden record names is now: an id that is not an absolute path is
+// looked up in `stimulus_root` if given, else the working directory, else the golden file's.
+fs::path stimulus_file_path(const std::string& id, const std::string& stimulus_root,
+                            const fs::path& golden_dir) {
+  fs::path path(id);
+  std::error_code error;
+  if (!path.is_absolute()) {
+    if (!stimulus_root.empty()) {
+      path = fs::path(stimulus_root) / id;
+    } else if (!fs::exists(path, error) && fs::exists(golden_dir / id, error)) {
+      path = golden_dir / id;
+    }
+  }
+  return path;
+}
+
+// "a, b, c, d, e and 3 more": the first few items of a list for a message.
+std::string first_items_text(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size() && i < 5; ++i) out += (i ? ", " : "") + items[i];
+  if (items.size() > 5) out += " and " + std::to_string(items.size() - 5) + " more";
+  return out;
+}
+
+// Refuses the check, naming every changed and missing stimulus file: a re-run on other
+// stimuli could not tell a model regression from a stimulus change.
+[[noreturn]] void throw_stimuli_changed(const Results& golden,
+                                        const std::vector<std::string>& missing,
+                                        const std::vector<std::string>& changed) {
+  std::string message;
+  if (!changed.empty()) {
+    message = std::to_string(changed.size()) + " stimulus file" + (changed.size() == 1 ? "" : "s") +
+              " changed since golden file '" + golden.path +
+              "' was written: " + first_items_text(changed);
+  }
+  if (!missing.empty()) {
+    message += (message.empty() ? "" : "; ") + std::to_string(missing.size()) + " stimulus file" +
+               (missing.size() == 1 ? "" : "s") + " of golden file '" + golden.path +
+               "' not found: " + first_items_text(missing);
+  }
+  message += "; the model was not checked (a changed stimulus is not a model regression)";
+  throw StimulusChangedError(
+      message, !missing.empty()
+                   ? "relative ids are looked up in {stimulus_root} DIR, else the working "
+                     "directory, else the golden file's directory"
+                   : "restore the stimulus files, or regenerate the golden file with "
+                     "'torchprobe run' if the change is intended");
+}
+
+}  // namespace
+
+RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_root) {
+  RecordedProbe probe;
+  probe.options = recorded_options(golden);
 
   const fs::path golden_dir = fs::path(golden.path).parent_path();
   std::vector<std::string> missing, changed;
@@ -113,15 +170,8 @@ RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_
     }
     StimulusSpec spec = StimulusSpec::parse(id);
     if (spec.is_file()) {
-      fs::path path(id);
+      const fs::path path = stimulus_file_path(id, stimulus_root, golden_dir);
       std::error_code error;
-      if (!path.is_absolute()) {
-        if (!stimulus_root.empty()) {
-          path = fs::path(stimulus_root) / id;
-        } else if (!fs::exists(path, error) && fs::exists(golden_dir / id, error)) {
-          path = golden_dir / id;
-        }
-      }
       if (!fs::is_regular_file(path, error)) {
         missing.push_back("'" + id + "'");
         continue;
@@ -138,32 +188,7 @@ RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_
     }
     probe.stimuli.push_back(spec);
   }
-  if (!missing.empty() || !changed.empty()) {
-    auto list = [](const std::vector<std::string>& items) {
-      std::string out;
-      for (std::size_t i = 0; i < items.size() && i < 5; ++i) out += (i ? ", " : "") + items[i];
-      if (items.size() > 5) out += " and " + std::to_string(items.size() - 5) + " more";
-      return out;
-    };
-    std::string message;
-    if (!changed.empty()) {
-      message = std::to_string(changed.size()) + " stimulus file" +
-                (changed.size() == 1 ? "" : "s") + " changed since golden file '" + golden.path +
-                "' was written: " + list(changed);
-    }
-    if (!missing.empty()) {
-      message += (message.empty() ? "" : "; ") + std::to_string(missing.size()) +
-                 " stimulus file" + (missing.size() == 1 ? "" : "s") + " of golden file '" +
-                 golden.path + "' not found: " + list(missing);
-    }
-    message += "; the model was not checked (a changed stimulus is not a model regression)";
-    throw StimulusChangedError(
-        message, !missing.empty()
-                     ? "relative ids are looked up in {stimulus_root} DIR, else the working "
-                       "directory, else the golden file's directory"
-                     : "restore the stimulus files, or regenerate the golden file with "
-                       "'torchprobe run' if the change is intended");
-  }
+  if (!missing.empty() || !changed.empty()) throw_stimuli_changed(golden, missing, changed);
   return probe;
 }
 

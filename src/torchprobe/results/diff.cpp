@@ -455,6 +455,107 @@ std::string where_text(const std::optional<ValueLocation>& at) {
   return at->stimulus + " " + position_text(*at);
 }
 
+// JSON of one layer's line of the report.
+json layer_json(const LayerSummary& l) {
+  return {{"layer", l.layer},
+          {"responses", l.responses},
+          {"responses_different", l.responses_different},
+          {"values", l.values},
+          {"values_out_of_tolerance", l.out_of_tolerance},
+          {"missing", l.missing},
+          {"extra", l.extra},
+          {"max_abs_error", location_json(l.max_abs)},
+          {"max_rel_error", location_json(l.max_rel)}};
+}
+
+// JSON of one difference: its kind and message plus the fields that kind has ("field" for a
+// header field, where other kinds name a layer).
+json difference_json(const Difference& d) {
+  json item = {{"kind", to_string(d.kind)}, {"message", d.message()}};
+  item["stimulus"] = d.stimulus.empty() ? json(nullptr) : json(d.stimulus);
+  if (d.kind == Difference::Kind::kHeader) {
+    item["field"] = d.layer;
+  } else {
+    item["layer"] = d.layer.empty() ? json(nullptr) : json(d.layer);
+  }
+  switch (d.kind) {
+    case Difference::Kind::kValues:
+      item["values"] = d.values;
+      item["out_of_tolerance"] = d.out_of_tolerance;
+      item["worst"] = location_json(d.worst);
+      break;
+    case Difference::Kind::kMissingStimulus:
+    case Difference::Kind::kExtraStimulus:
+    case Difference::Kind::kMissingLayer:
+    case Difference::Kind::kExtraLayer:
+      break;
+    default:
+      item["baseline"] = d.baseline;
+      item["candidate"] = d.candidate;
+  }
+  return item;
+}
+
+// The per-layer table: counts, then the largest errors and where they are, or why a layer has
+// none to show (missing or extra).
+void write_layer_table(std::ostream& out, const std::vector<LayerSummary>& layers) {
+  std::size_t name_width = 5, where_width = 5, rel_where_width = 5;
+  for (const auto& l : layers) {
+    name_width = std::max(name_width, l.layer.size());
+    where_width = std::max(where_width, where_text(l.max_abs).size());
+    rel_where_width = std::max(rel_where_width, where_text(l.max_rel).size());
+  }
+  out << "\n"
+      << pad("layer", name_width) << "  stimuli  differ  values  out of tol  "
+      << pad_left("max abs err", 11) << "  " << pad("where", where_width) << "  "
+      << pad_left("max rel err", 11) << "  where\n";
+  for (const auto& l : layers) {
+    std::string status = l.missing ? "missing" : l.extra ? "extra" : "";
+    out << pad(l.layer, name_width) << "  " << pad_left(std::to_string(l.responses), 7) << "  "
+        << pad_left(std::to_string(l.responses_different), 6) << "  "
+        << pad_left(std::to_string(l.values), 6) << "  "
+        << pad_left(std::to_string(l.out_of_tolerance), 10) << "  ";
+    if (!status.empty()) {
+      out << pad_left(status, 11) << "  (in the " << (l.missing ? "baseline" : "candidate")
+          << " only)\n";
+      continue;
+    }
+    out << pad_left(l.max_abs ? number_text(l.max_abs->abs_error) : "-", 11) << "  "
+        << pad(where_text(l.max_abs), where_width) << "  "
+        << pad_left(l.max_rel ? number_text(*l.max_rel->rel_error) : "-", 11) << "  "
+        << where_text(l.max_rel) << "\n";
+  }
+}
+
+// The first `max_differences` differences; the rest are counted, and the JSON report has them all.
+void write_differences(std::ostream& out, const std::vector<Difference>& differences,
+                       std::size_t max_differences, const SettingNamer& name_of) {
+  out << "\ndifferences (" << differences.size() << "):\n";
+  std::size_t shown = std::min(max_differences, differences.size());
+  for (std::size_t i = 0; i < shown; ++i) {
+    out << "  " << differences[i].message() << "\n";
+  }
+  if (shown < differences.size()) {
+    out << "  ... and " << differences.size() - shown
+        << render_settings(" more (use {json} for the full list)\n", name_of);
+  }
+}
+
+// The verdict line: what agreed, or how much differs.
+void write_result_line(std::ostream& out, const DiffReport& report) {
+  if (report.same()) {
+    out << "result: same: " << report.responses_compared << " responses of "
+        << report.stimuli_compared << " stimuli within tolerance (max abs error "
+        << number_text(report.max_abs ? report.max_abs->abs_error : 0.0) << ")\n";
+  } else {
+    out << "result: DIFFERENT: " << report.differences.size() << " difference"
+        << (report.differences.size() == 1 ? "" : "s") << "; " << report.responses_different
+        << " of " << report.responses_compared << " responses differ, "
+        << report.values_out_of_tolerance << " of " << report.values_compared
+        << " values out of tolerance\n";
+  }
+}
+
 }  // namespace
 
 std::string to_string(Difference::Kind kind) {
@@ -542,43 +643,9 @@ nlohmann::json DiffReport::to_json() const {
                     {"max_rel_error", location_json(max_rel)}};
   out["notes"] = notes;
   out["layers"] = json::array();
-  for (const auto& l : layers) {
-    out["layers"].push_back({{"layer", l.layer},
-                             {"responses", l.responses},
-                             {"responses_different", l.responses_different},
-                             {"values", l.values},
-                             {"values_out_of_tolerance", l.out_of_tolerance},
-                             {"missing", l.missing},
-                             {"extra", l.extra},
-                             {"max_abs_error", location_json(l.max_abs)},
-                             {"max_rel_error", location_json(l.max_rel)}});
-  }
+  for (const auto& l : layers) out["layers"].push_back(layer_json(l));
   out["differences"] = json::array();
-  for (const auto& d : differences) {
-    json item = {{"kind", to_string(d.kind)}, {"message", d.message()}};
-    item["stimulus"] = d.stimulus.empty() ? json(nullptr) : json(d.stimulus);
-    if (d.kind == Difference::Kind::kHeader) {
-      item["field"] = d.layer;
-    } else {
-      item["layer"] = d.layer.empty() ? json(nullptr) : json(d.layer);
-    }
-    switch (d.kind) {
-      case Difference::Kind::kValues:
-        item["values"] = d.values;
-        item["out_of_tolerance"] = d.out_of_tolerance;
-        item["worst"] = location_json(d.worst);
-        break;
-      case Difference::Kind::kMissingStimulus:
-      case Difference::Kind::kExtraStimulus:
-      case Difference::Kind::kMissingLayer:
-      case Difference::Kind::kExtraLayer:
-        break;
-      default:
-        item["baseline"] = d.baseline;
-        item["candidate"] = d.candidate;
-    }
-    out["differences"].push_back(std::move(item));
-  }
+  for (const auto& d : differences) out["differences"].push_back(difference_json(d));
   return out;
 }
 
@@ -604,59 +671,12 @@ std::string format_diff_table(const DiffReport& report, std::size_t max_differen
                         number_text(report.tolerance.rtol), number_text(report.tolerance.scale_tol))
       << "\n";
   for (const auto& note : report.notes) out << "note: " << note << "\n";
-
-  if (!report.layers.empty()) {
-    std::size_t name_width = 5, where_width = 5, rel_where_width = 5;
-    for (const auto& l : report.layers) {
-      name_width = std::max(name_width, l.layer.size());
-      where_width = std::max(where_width, where_text(l.max_abs).size());
-      rel_where_width = std::max(rel_where_width, where_text(l.max_rel).size());
-    }
-    out << "\n"
-        << pad("layer", name_width) << "  stimuli  differ  values  out of tol  "
-        << pad_left("max abs err", 11) << "  " << pad("where", where_width) << "  "
-        << pad_left("max rel err", 11) << "  where\n";
-    for (const auto& l : report.layers) {
-      std::string status = l.missing ? "missing" : l.extra ? "extra" : "";
-      out << pad(l.layer, name_width) << "  " << pad_left(std::to_string(l.responses), 7) << "  "
-          << pad_left(std::to_string(l.responses_different), 6) << "  "
-          << pad_left(std::to_string(l.values), 6) << "  "
-          << pad_left(std::to_string(l.out_of_tolerance), 10) << "  ";
-      if (!status.empty()) {
-        out << pad_left(status, 11) << "  (in the " << (l.missing ? "baseline" : "candidate")
-            << " only)\n";
-        continue;
-      }
-      out << pad_left(l.max_abs ? number_text(l.max_abs->abs_error) : "-", 11) << "  "
-          << pad(where_text(l.max_abs), where_width) << "  "
-          << pad_left(l.max_rel ? number_text(*l.max_rel->rel_error) : "-", 11) << "  "
-          << where_text(l.max_rel) << "\n";
-    }
-  }
-
+  if (!report.layers.empty()) write_layer_table(out, report.layers);
   if (!report.differences.empty()) {
-    out << "\ndifferences (" << report.differences.size() << "):\n";
-    std::size_t shown = std::min(max_differences, report.differences.size());
-    for (std::size_t i = 0; i < shown; ++i) {
-      out << "  " << report.differences[i].message() << "\n";
-    }
-    if (shown < report.differences.size()) {
-      out << "  ... and " << report.differences.size() - shown
-          << render_settings(" more (use {json} for the full list)\n", name_of);
-    }
+    write_differences(out, report.differences, max_differences, name_of);
   }
   out << "\n";
-  if (report.same()) {
-    out << "result: same: " << report.responses_compared << " responses of "
-        << report.stimuli_compared << " stimuli within tolerance (max abs error "
-        << number_text(report.max_abs ? report.max_abs->abs_error : 0.0) << ")\n";
-  } else {
-    out << "result: DIFFERENT: " << report.differences.size() << " difference"
-        << (report.differences.size() == 1 ? "" : "s") << "; " << report.responses_different
-        << " of " << report.responses_compared << " responses differ, "
-        << report.values_out_of_tolerance << " of " << report.values_compared
-        << " values out of tolerance\n";
-  }
+  write_result_line(out, report);
   return out.str();
 }
 

@@ -97,17 +97,9 @@ class MissingRanges {
   int64_t count_ = 0;
 };
 
-}  // namespace
-
-MergeSummary merge_results(const std::vector<std::string>& paths, const std::string& output,
-                           const MergeOptions& options) {
-  if (paths.empty()) throw UsageError("merge: no parts given");
-  std::error_code error;
-  if (!options.force && std::filesystem::exists(output, error)) {
-    throw_output_exists(output, /*resumable=*/false);
-  }
-
-  // Headers.
+// Opens every part and reads its header: shard K/N (1/1 when unsharded) and the records it
+// should hold. All headers are read before any is compared, so that a broken part is named first.
+std::vector<std::unique_ptr<Part>> read_part_headers(const std::vector<std::string>& paths) {
   std::vector<std::unique_ptr<Part>> parts;
   for (const auto& path : paths) {
     auto part = std::make_unique<Part>(path);
@@ -130,11 +122,15 @@ MergeSummary merge_results(const std::vector<std::string>& paths, const std::str
     }
     parts.push_back(std::move(part));
   }
+  return parts;
+}
+
+// Checks that the parts come from one run split into one number of shards: only their records
+// may then be put together.
+void check_parts_of_one_run(const std::vector<std::unique_ptr<Part>>& parts) {
   const Part& first = *parts.front();
-  const int64_t list_size = first.header["stimulus_list"]["count"].get<int64_t>();
   for (const auto& part : parts) {
-    std::string diff =
-        header_difference(first.header, part->header, {"shard", "model.path"});
+    std::string diff = header_difference(first.header, part->header, {"shard", "model.path"});
     if (!diff.empty()) {
       throw ResultsFormatError("cannot merge '" + first.reader.path() + "' and '" +
                                    part->reader.path() + "': their headers differ: " + diff,
@@ -142,16 +138,19 @@ MergeSummary merge_results(const std::vector<std::string>& paths, const std::str
                                "and stimulus list)");
     }
     if (part->shard_count != first.shard_count) {
-      throw ResultsFormatError("cannot merge '" + first.reader.path() + "' (shard " +
-                               std::to_string(first.shard_index) + "/" +
-                               std::to_string(first.shard_count) + ") and '" +
-                               part->reader.path() + "' (shard " +
-                               std::to_string(part->shard_index) + "/" +
-                               std::to_string(part->shard_count) +
-                               "): they split the list into different numbers of shards");
+      throw ResultsFormatError(
+          "cannot merge '" + first.reader.path() + "' (shard " + std::to_string(first.shard_index) +
+          "/" + std::to_string(first.shard_count) + ") and '" + part->reader.path() + "' (shard " +
+          std::to_string(part->shard_index) + "/" + std::to_string(part->shard_count) +
+          "): they split the list into different numbers of shards");
     }
   }
-  std::vector<const Part*> by_shard(std::size_t(first.shard_count), nullptr);
+}
+
+// The part given for each shard (nullptr for a shard not given); a shard given twice would
+// repeat its stimuli.
+std::vector<const Part*> parts_by_shard(const std::vector<std::unique_ptr<Part>>& parts) {
+  std::vector<const Part*> by_shard(std::size_t(parts.front()->shard_count), nullptr);
   for (const auto& part : parts) {
     const Part*& slot = by_shard[std::size_t(part->shard_index - 1)];
     if (slot) {
@@ -163,8 +162,12 @@ MergeSummary merge_results(const std::vector<std::string>& paths, const std::str
     }
     slot = part.get();
   }
+  return by_shard;
+}
 
-  // The header of the whole run: the lowest shard's, without "shard".
+// The header of the whole run: the lowest shard's, without "shard", so that the merged output
+// equals the unsharded run's.
+nlohmann::json merged_header(const std::vector<const Part*>& by_shard) {
   const Part* lowest = nullptr;
   for (const Part* part : by_shard) {
     if (part) {
@@ -174,27 +177,56 @@ MergeSummary merge_results(const std::vector<std::string>& paths, const std::str
   }
   nlohmann::json header = lowest->header;
   header.erase("shard");
+  return header;
+}
 
-  const bool lines = is_jsonl_path(output);
-  std::optional<AtomicFile> file;
-  std::optional<JsonDocumentWriter> document;
-  if (lines) {
-    file.emplace(output);
-    file->stream() << dump_json(header, /*pretty=*/false) << '\n';
-  } else {
-    document.emplace(output);
-    document->header(header);
+// The merged output in the format its path asks for: JSON Lines copied line by line (atomic on
+// commit), or one JSON document held in memory.
+class MergedOutput {
+ public:
+  MergedOutput(const std::string& path, const nlohmann::json& header)
+      : lines_(is_jsonl_path(path)) {
+    if (lines_) {
+      file_.emplace(path);
+      file_->stream() << dump_json(header, /*pretty=*/false) << '\n';
+    } else {
+      document_.emplace(path);
+      document_->header(header);
+    }
   }
 
-  // A k-way merge on "index".
+  // Writes the record `part` last read; in JSON Lines its line byte for byte.
+  void record(const Part& part) {
+    if (lines_) {
+      file_->stream() << part.line << '\n';
+    } else {
+      document_->record(part.record);
+    }
+  }
+
+  void commit() {
+    if (lines_) {
+      file_->commit();
+    } else {
+      document_->finish();
+    }
+  }
+
+ private:
+  bool lines_;
+  std::optional<AtomicFile> file_;
+  std::optional<JsonDocumentWriter> document_;
+};
+
+// Writes the parts' records in stimulus order: a k-way merge on "index", one record per part in
+// memory. Counts them in `summary` and the indices no part holds in `missing`.
+void merge_records(std::vector<std::unique_ptr<Part>>& parts, int64_t list_size,
+                   MergedOutput& output, MergeSummary& summary, MissingRanges& missing) {
   using Entry = std::pair<int64_t, std::size_t>;  // index, part
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (parts[i]->advance(list_size)) queue.emplace(parts[i]->index, i);
   }
-  MergeSummary summary;
-  summary.parts = int64_t(parts.size());
-  MissingRanges missing;
   int64_t next = 0;  // the index expected next
   const Part* previous = nullptr;
   while (!queue.empty()) {
@@ -208,11 +240,7 @@ MergeSummary merge_results(const std::vector<std::string>& paths, const std::str
                                "give each shard once");
     }
     missing.add(next, index);
-    if (lines) {
-      file->stream() << part.line << '\n';
-    } else {
-      document->record(part.record);
-    }
+    output.record(part);
     summary.records += 1;
     if (part.record.contains("error")) summary.bad += 1;
     next = index + 1;
@@ -220,30 +248,54 @@ MergeSummary merge_results(const std::vector<std::string>& paths, const std::str
     if (part.advance(list_size)) queue.emplace(part.index, i);
   }
   missing.add(next, list_size);
+}
 
-  if (missing.count() > 0) {
-    std::string which;
-    for (std::size_t k = 0; k < by_shard.size(); ++k) {
-      const Part* part = by_shard[k];
-      std::string shard = std::to_string(k + 1) + "/" + std::to_string(by_shard.size());
-      if (!part) {
-        which += "; no part is shard " + shard;
-      } else if (part->records < part->expected) {
-        which += "; '" + part->reader.path() + "' (shard " + shard + ") holds " +
-                 std::to_string(part->records) + " of its " + std::to_string(part->expected) +
-                 " stimuli" + (part->reader.torn() ? " and ends in a torn line" : "");
-      }
+// Fails the merge naming the missing indices and what is wrong with the shards that should
+// hold them (not given, or incomplete), so that the user knows which shards to rerun.
+[[noreturn]] void throw_missing_stimuli(const MissingRanges& missing,
+                                        const std::vector<const Part*>& by_shard,
+                                        int64_t list_size) {
+  std::string which;
+  for (std::size_t k = 0; k < by_shard.size(); ++k) {
+    const Part* part = by_shard[k];
+    std::string shard = std::to_string(k + 1) + "/" + std::to_string(by_shard.size());
+    if (!part) {
+      which += "; no part is shard " + shard;
+    } else if (part->records < part->expected) {
+      which += "; '" + part->reader.path() + "' (shard " + shard + ") holds " +
+               std::to_string(part->records) + " of its " + std::to_string(part->expected) +
+               " stimuli" + (part->reader.torn() ? " and ends in a torn line" : "");
     }
-    throw ResultsFormatError("cannot merge: " + std::to_string(missing.count()) + " of " +
-                                 std::to_string(list_size) + " stimuli are missing (indices " +
-                                 missing.text() + ")" + which,
-                             kRerunHint);
   }
-  if (lines) {
-    file->commit();
-  } else {
-    document->finish();
+  throw ResultsFormatError("cannot merge: " + std::to_string(missing.count()) + " of " +
+                               std::to_string(list_size) + " stimuli are missing (indices " +
+                               missing.text() + ")" + which,
+                           kRerunHint);
+}
+
+}  // namespace
+
+MergeSummary merge_results(const std::vector<std::string>& paths, const std::string& output,
+                           const MergeOptions& options) {
+  if (paths.empty()) throw UsageError("merge: no parts given");
+  std::error_code error;
+  if (!options.force && std::filesystem::exists(output, error)) {
+    throw_output_exists(output, /*resumable=*/false);
   }
+
+  std::vector<std::unique_ptr<Part>> parts = read_part_headers(paths);
+  const Part& first = *parts.front();
+  const int64_t list_size = first.header["stimulus_list"]["count"].get<int64_t>();
+  check_parts_of_one_run(parts);
+  const std::vector<const Part*> by_shard = parts_by_shard(parts);
+
+  MergedOutput merged(output, merged_header(by_shard));
+  MergeSummary summary;
+  summary.parts = int64_t(parts.size());
+  MissingRanges missing;
+  merge_records(parts, list_size, merged, summary, missing);
+  if (missing.count() > 0) throw_missing_stimuli(missing, by_shard, list_size);
+  merged.commit();
   return summary;
 }
 

@@ -33,6 +33,148 @@ CaptureProgram build_program(Model& model, const ProbeOptions& options) {
   return CaptureProgram::build(model, options.layers, CaptureOptions{options.truncate});
 }
 
+// Throws when the resume point lies outside the shard's planned stimuli.
+void check_resume_point(int64_t resume_from, int64_t planned) {
+  if (resume_from < 0 || resume_from > planned) {
+    throw Error(ExitCode::kInternal, "resume point " + std::to_string(resume_from) +
+                                         " is outside the " + std::to_string(planned) + " stimuli");
+  }
+}
+
+// The batch a run starts at. Resuming mid-batch runs that batch whole, so that every record is
+// computed in the same batch as in an uninterrupted run (the numbers can depend on the batch in
+// the last bits); the records already written are not sent again.
+std::size_t first_batch_to_run(const BatchPlan& plan, int64_t resume_from, int64_t planned) {
+  std::size_t first_batch = plan.batches();
+  if (resume_from < planned) {
+    auto after = std::upper_bound(plan.begin.begin(), plan.begin.end(), std::size_t(resume_from));
+    first_batch = std::size_t(after - plan.begin.begin()) - 1;
+  }
+  return first_batch;
+}
+
+// Prepares batch b of the plan (on a loader worker thread): renders each stimulus over the crop
+// box (crop_box non-null) or its whole input of `size`, hands it to on_input and stacks them.
+// With skip_bad, a stimulus that throws StimulusError is listed under `failed` instead.
+detail::PreparedBatch prepare_batch(const std::vector<StimulusSpec>& stimuli, const BatchPlan& plan,
+                                    std::size_t b, const Size2& size, const CropPlan* crop_box,
+                                    const Preprocessing& preprocessing,
+                                    const ProbeOptions& options, bool skip_bad) {
+  detail::PreparedBatch out;
+  out.height = size.height;
+  out.width = size.width;
+  out.cropped = crop_box != nullptr;
+  const PixelRegion region = out.cropped ? crop_box->region() : PixelRegion::whole(size);
+  std::vector<at::Tensor> inputs;
+  for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
+    const int64_t index = plan.order[j];
+    const StimulusSpec& spec = stimuli[std::size_t(index)];
+    try {
+      RenderedStimulus input = preprocessing.prepare_region(spec, region);
+      if (options.on_input) options.on_input(spec, input.pixels);
+      if (input.pixels.size(1) != region.height || input.pixels.size(2) != region.width) {
+        throw Error(ExitCode::kInternal, "stimulus '" + spec.id + "' was rendered at " +
+                                             std::to_string(input.pixels.size(1)) + "x" +
+                                             std::to_string(input.pixels.size(2)) +
+                                             ", planned at " + to_string(region.size()));
+      }
+      inputs.push_back(std::move(input.pixels));
+      out.indices.push_back(index);
+      out.sha256.push_back(std::move(input.sha256));
+    } catch (const StimulusError& e) {
+      if (!skip_bad) throw;
+      out.failed.emplace_back(index, e.what());
+    }
+  }
+  if (!inputs.empty()) out.input = at::stack(inputs);
+  return out;
+}
+
+// Throws Error(kTerminated or kInterrupted), saying how far the run got, when control.stop asks
+// the run to stop.
+void throw_if_stop_requested(const RunControl& control, int64_t done, int64_t planned) {
+  const StopRequest stop = control.stop ? control.stop() : StopRequest::kNone;
+  if (stop != StopRequest::kNone) {
+    const bool terminate = stop == StopRequest::kTerminate;
+    throw Error(terminate ? ExitCode::kTerminated : ExitCode::kInterrupted,
+                std::string(terminate ? "terminated" : "interrupted") + " after " +
+                    std::to_string(done) + " of " + std::to_string(planned) + " stimuli");
+  }
+}
+
+// Seconds since construction, on the steady clock: a run's elapsed time.
+class Stopwatch {
+ public:
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// Runs the forward on a prepared batch: as it is when it holds the crop box already or there is
+// no crop plan for its size, else on its crop box.
+Captures run_forward(const CaptureProgram& program, const detail::PreparedBatch& batch,
+                     const CropPlan* crop) {
+  if (batch.cropped || !crop) return program.run(batch.input);
+  return program.run(crop->crop(batch.input));
+}
+
+// Warns about each layer not called in this forward, once per run (`warned` holds those warned
+// about already).
+void warn_not_called(const Captures& captures, std::set<std::string>& warned,
+                     const WarningHandler& warn) {
+  for (const auto& name : captures.not_called) {
+    if (warned.insert(name).second) {
+      warn("layer '" + name + "' was not called in the forward (an untaken branch?); "
+           "it is listed under not_called");
+    }
+  }
+}
+
+// The input_shape of a batch's records: one stimulus's model input, [1, C, H, W]; empty when
+// no stimulus of the batch rendered.
+std::vector<int64_t> record_input_shape(const detail::PreparedBatch& batch) {
+  if (!batch.input.defined()) return {};
+  return {1, batch.input.size(1), batch.height, batch.width};
+}
+
+// Builds the responses record of a stacked stimulus: (its index in the list, its position in the
+// batch's input).
+using ResponseRecord = std::function<nlohmann::json(int64_t index, std::size_t stacked)>;
+
+// Sends the records of batch b in list order: an error record for each stimulus that failed to
+// render (skip_bad), the responses record for the others. Records before resume_from are in the
+// output already: not sent again, but still counted for the stacked positions.
+void send_batch_records(const std::vector<StimulusSpec>& stimuli, const BatchPlan& plan,
+                        std::size_t b, const detail::PreparedBatch& batch, int64_t resume_from,
+                        const ResponseRecord& response_record, ResultSink& sink,
+                        RunProgress& progress) {
+  std::size_t stacked = 0;
+  std::size_t failed = 0;
+  for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
+    const int64_t index = plan.order[j];
+    const bool written = int64_t(j) < resume_from;
+    if (failed < batch.failed.size() && batch.failed[failed].first == index) {
+      if (!written) {
+        sink.record({{"id", stimuli[std::size_t(index)].id},
+                     {"index", index},
+                     {"error", batch.failed[failed].second}});
+        progress.bad += 1;
+        progress.done += 1;
+      }
+      ++failed;
+    } else {
+      if (!written) {
+        sink.record(response_record(index, stacked));
+        progress.done += 1;
+      }
+      ++stacked;
+    }
+  }
+}
+
 }  // namespace
 
 nlohmann::json values_to_json(const at::Tensor& values) {
@@ -193,16 +335,10 @@ nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index,
 
 ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& sink,
                         const RunControl& control) {
-  const auto start = std::chrono::steady_clock::now();
-  auto seconds = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
+  const Stopwatch stopwatch;
   const BatchPlan plan = this->plan(stimuli, control.shard);
   const int64_t planned = int64_t(plan.order.size());
-  if (control.resume_from < 0 || control.resume_from > planned) {
-    throw Error(ExitCode::kInternal, "resume point " + std::to_string(control.resume_from) +
-                                         " is outside the " + std::to_string(planned) + " stimuli");
-  }
+  check_resume_point(control.resume_from, planned);
   sink.header(header(stimuli, control.shard));
 
   ProbeSummary summary;
@@ -212,16 +348,7 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
   RunProgress progress;
   progress.total = planned - control.resume_from;
   progress.resumed = control.resume_from;
-
-  // Resuming mid-batch runs that batch whole, so that every record is computed in the same batch
-  // as in an uninterrupted run (the numbers can depend on the batch in the last bits); the
-  // records already written are not sent again.
-  std::size_t first_batch = plan.batches();
-  if (control.resume_from < planned) {
-    auto after = std::upper_bound(plan.begin.begin(), plan.begin.end(),
-                                  std::size_t(control.resume_from));
-    first_batch = std::size_t(after - plan.begin.begin()) - 1;
-  }
+  const std::size_t first_batch = first_batch_to_run(plan, control.resume_from, planned);
 
   // With an active crop for the default size, batches of that size are prepared as their crop
   // box only: the same values as cropping the whole input (prepare_region), but resizing and
@@ -230,100 +357,41 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
   const bool prepare_crop_box = default_crop_.active && !options_.on_input;
   // Runs on the loader's worker threads: everything up to the stacked input tensor.
   auto prepare = [&](std::size_t b) {
-    detail::PreparedBatch out;
     const Size2 size = input_size(stimuli[std::size_t(plan.order[plan.begin[b]])]);
-    out.height = size.height;
-    out.width = size.width;
-    out.cropped = prepare_crop_box && size == preprocessing_.size;
-    const PixelRegion region = out.cropped ? default_crop_.region() : PixelRegion::whole(size);
-    std::vector<at::Tensor> inputs;
-    for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
-      const int64_t index = plan.order[j];
-      const StimulusSpec& spec = stimuli[std::size_t(index)];
-      try {
-        RenderedStimulus input = preprocessing_.prepare_region(spec, region);
-        if (options_.on_input) options_.on_input(spec, input.pixels);
-        if (input.pixels.size(1) != region.height || input.pixels.size(2) != region.width) {
-          throw Error(ExitCode::kInternal, "stimulus '" + spec.id + "' was rendered at " +
-                                               std::to_string(input.pixels.size(1)) + "x" +
-                                               std::to_string(input.pixels.size(2)) +
-                                               ", planned at " + to_string(region.size()));
-        }
-        inputs.push_back(std::move(input.pixels));
-        out.indices.push_back(index);
-        out.sha256.push_back(std::move(input.sha256));
-      } catch (const StimulusError& e) {
-        if (!control.skip_bad) throw;
-        out.failed.emplace_back(index, e.what());
-      }
-    }
-    if (!inputs.empty()) out.input = at::stack(inputs);
-    return out;
+    const bool cropped = prepare_crop_box && size == preprocessing_.size;
+    return prepare_batch(stimuli, plan, b, size, cropped ? &default_crop_ : nullptr,
+                         preprocessing_, options_, control.skip_bad);
   };
   detail::BatchLoader loader(first_batch, plan.batches(), control.workers, prepare);
 
   std::set<std::string> warned_not_called;
   for (std::size_t b = first_batch; b < plan.batches(); ++b) {
-    const StopRequest stop = control.stop ? control.stop() : StopRequest::kNone;
-    if (stop != StopRequest::kNone) {
-      const bool terminate = stop == StopRequest::kTerminate;
-      throw Error(terminate ? ExitCode::kTerminated : ExitCode::kInterrupted,
-                  std::string(terminate ? "terminated" : "interrupted") + " after " +
-                      std::to_string(control.resume_from + progress.done) + " of " +
-                      std::to_string(planned) + " stimuli");
-    }
+    throw_if_stop_requested(control, control.resume_from + progress.done, planned);
     detail::PreparedBatch batch = loader.next();
     Captures captures;
     const CropPlan* crop = nullptr;
     if (batch.input.defined()) {
-      if (batch.cropped) {
-        crop = &default_crop_;
-        captures = program_.run(batch.input);
-      } else {
-        crop = crop_plan_for({batch.height, batch.width}, batch.input.size(1));
-        captures = program_.run(crop ? crop->crop(batch.input) : batch.input);
-      }
+      crop = batch.cropped ? &default_crop_
+                           : crop_plan_for({batch.height, batch.width}, batch.input.size(1));
+      captures = run_forward(program_, batch, crop);
       summary.batches += 1;
-      for (const auto& name : captures.not_called) {
-        if (warned_not_called.insert(name).second) {
-          warn("layer '" + name + "' was not called in the forward (an untaken branch?); "
-               "it is listed under not_called");
-        }
-      }
+      warn_not_called(captures, warned_not_called, [this](const std::string& w) { warn(w); });
     }
-    std::vector<int64_t> input_shape;
-    if (batch.input.defined()) input_shape = {1, batch.input.size(1), batch.height, batch.width};
-    std::size_t stacked = 0;
-    std::size_t failed = 0;
-    for (std::size_t j = plan.begin[b]; j < plan.begin[b + 1]; ++j) {
-      const int64_t index = plan.order[j];
-      const bool written = int64_t(j) < control.resume_from;
-      if (failed < batch.failed.size() && batch.failed[failed].first == index) {
-        if (!written) {
-          sink.record({{"id", stimuli[std::size_t(index)].id},
-                       {"index", index},
-                       {"error", batch.failed[failed].second}});
-          progress.bad += 1;
-          progress.done += 1;
-        }
-        ++failed;
-      } else {
-        if (!written) {
-          sink.record(record_for(stimuli[std::size_t(index)], index, input_shape,
-                                 batch.sha256[stacked], captures, int64_t(stacked), crop));
-          progress.done += 1;
-        }
-        ++stacked;
-      }
-    }
+    const std::vector<int64_t> input_shape = record_input_shape(batch);
+    auto response_record = [&](int64_t index, std::size_t stacked) {
+      return record_for(stimuli[std::size_t(index)], index, input_shape, batch.sha256[stacked],
+                        captures, int64_t(stacked), crop);
+    };
+    send_batch_records(stimuli, plan, b, batch, control.resume_from, response_record, sink,
+                       progress);
     sink.flush();
-    progress.seconds = seconds();
+    progress.seconds = stopwatch.seconds();
     if (control.progress) control.progress(progress);
   }
   sink.finish();
   summary.stimuli = progress.done;
   summary.bad = progress.bad;
-  summary.seconds = seconds();
+  summary.seconds = stopwatch.seconds();
   return summary;
 }
 

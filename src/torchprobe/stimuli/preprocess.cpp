@@ -56,63 +56,72 @@ void resolve_geometry(const ModelFacts& model, const PreprocessOptions& options,
   }
 }
 
-void resolve_normalization(const ModelFacts& model, const PreprocessOptions& options,
-                           Preprocessing& pre, std::vector<std::string>& warnings) {
-  const bool custom = !options.mean.empty() || !options.std.empty();
-  if (custom) {
-    if (!options.preprocess.empty()) {
-      throw UsageError("{mean}/{std} cannot be combined with {preprocess} " + options.preprocess,
-                       "give either {preprocess} or {mean}/{std}");
+// Normalisation from {mean}/{std}: each repeated to the model's channels (missing mean: 0,
+// missing std: 1); throws UsageError when combined with {preprocess} or of the wrong length.
+void resolve_custom_normalization(const PreprocessOptions& options, Preprocessing& pre) {
+  if (!options.preprocess.empty()) {
+    throw UsageError("{mean}/{std} cannot be combined with {preprocess} " + options.preprocess,
+                     "give either {preprocess} or {mean}/{std}");
+  }
+  auto check = [&](const char* option, const std::vector<double>& v) {
+    if (!v.empty() && v.size() != 1 && int64_t(v.size()) != pre.channels) {
+      throw UsageError(std::string("bad ") + option + ": " + std::to_string(v.size()) +
+                       " values for a model with " + std::to_string(pre.channels) +
+                       " input channels (give 1 or " + std::to_string(pre.channels) + ")");
     }
-    auto check = [&](const char* option, const std::vector<double>& v) {
-      if (!v.empty() && v.size() != 1 && int64_t(v.size()) != pre.channels) {
-        throw UsageError(std::string("bad ") + option + ": " + std::to_string(v.size()) +
-                         " values for a model with " + std::to_string(pre.channels) +
-                         " input channels (give 1 or " + std::to_string(pre.channels) + ")");
-      }
-    };
-    check("{mean}", options.mean);
-    check("{std}", options.std);
-    pre.name = "custom";
-    pre.mean = per_channel(options.mean.empty() ? std::vector<double>{0.0} : options.mean, pre.channels);
-    pre.std = per_channel(options.std.empty() ? std::vector<double>{1.0} : options.std, pre.channels);
-  } else {
-    const nlohmann::json meta = model.metadata ? *model.metadata : nlohmann::json();
-    const bool has_meta_norm = meta.is_object() &&
-                               !json_float_list(meta.value("mean", nlohmann::json())).empty() &&
-                               !json_float_list(meta.value("std", nlohmann::json())).empty();
-    std::string name = options.preprocess;
-    if (name.empty()) {
-      if (has_meta_norm) {
-        name = "model";
-      } else {
-        name = "none";
-        if (model.metadata) {
-          warnings.push_back("model '" + model.path +
-                             "' has no torchprobe metadata: no normalisation is applied "
-                             "(give {preprocess} imagenet or {preprocess} none to silence this)");
-        }
-      }
-    }
-    pre.name = name;
-    if (name == "none") {
-      return;
-    } else if (name == "imagenet") {
-      pre.mean = per_channel(kImagenetMean, pre.channels);
-      pre.std = per_channel(kImagenetStd, pre.channels);
-    } else if (name == "model") {
-      if (!has_meta_norm) {
-        throw UsageError("{preprocess} model: " +
-                             (model.metadata ? "model '" + model.path + "' has" : std::string("no model, so")) +
-                             " no mean/std in its metadata",
-                         "use {preprocess} imagenet or none, or export with scripts/export_model.py");
-      }
-      pre.mean = per_channel(json_float_list(meta["mean"]), pre.channels);
-      pre.std = per_channel(json_float_list(meta["std"]), pre.channels);
+  };
+  check("{mean}", options.mean);
+  check("{std}", options.std);
+  pre.name = "custom";
+  pre.mean =
+      per_channel(options.mean.empty() ? std::vector<double>{0.0} : options.mean, pre.channels);
+  pre.std = per_channel(options.std.empty() ? std::vector<double>{1.0} : options.std, pre.channels);
+}
+
+// Normalisation by name ({preprocess} none, imagenet or model); without one, the model's
+// metadata's mean/std when it has them, else none (with a warning for a model without them).
+void resolve_named_normalization(const ModelFacts& model, const PreprocessOptions& options,
+                                 Preprocessing& pre, std::vector<std::string>& warnings) {
+  const nlohmann::json meta = model.metadata ? *model.metadata : nlohmann::json();
+  const bool has_meta_norm = meta.is_object() &&
+                             !json_float_list(meta.value("mean", nlohmann::json())).empty() &&
+                             !json_float_list(meta.value("std", nlohmann::json())).empty();
+  std::string name = options.preprocess;
+  if (name.empty()) {
+    if (has_meta_norm) {
+      name = "model";
     } else {
-      throw UsageError("unknown preprocessing '" + name + "': expected none, imagenet or model");
+      name = "none";
+      if (model.metadata) {
+        warnings.push_back("model '" + model.path +
+                           "' has no torchprobe metadata: no normalisation is applied "
+                           "(give {preprocess} imagenet or {preprocess} none to silence this)");
+      }
     }
   }
+  pre.name = name;
+  if (name == "none") {
+    return;
+  } else if (name == "imagenet") {
+    pre.mean = per_channel(kImagenetMean, pre.channels);
+    pre.std = per_channel(kImagenetStd, pre.channels);
+  } else if (name == "model") {
+    if (!has_meta_norm) {
+      throw UsageError("{preprocess} model: " +
+                           (model.metadata ? "model '" + model.path + "' has"
+                                           : std::string("no model, so")) +
+                           " no mean/std in its metadata",
+                       "use {preprocess} imagenet or none, or export with scripts/export_model.py");
+    }
+    pre.mean = per_channel(json_float_list(meta["mean"]), pre.channels);
+    pre.std = per_channel(json_float_list(meta["std"]), pre.channels);
+  } else {
+    throw UsageError("unknown preprocessing '" + name + "': expected none, imagenet or model");
+  }
+}
+
+// Throws UsageError unless every std value is positive and finite and every mean value finite.
+void check_normalization_values(const Preprocessing& pre) {
   for (double s : pre.std) {
     if (!(s > 0) || !std::isfinite(s)) {
       throw UsageError("bad preprocessing: std values must be positive");
@@ -121,6 +130,18 @@ void resolve_normalization(const ModelFacts& model, const PreprocessOptions& opt
   for (double m : pre.mean) {
     if (!std::isfinite(m)) throw UsageError("bad preprocessing: mean values must be finite");
   }
+}
+
+void resolve_normalization(const ModelFacts& model, const PreprocessOptions& options,
+                           Preprocessing& pre, std::vector<std::string>& warnings) {
+  const bool custom = !options.mean.empty() || !options.std.empty();
+  if (custom) {
+    resolve_custom_normalization(options, pre);
+  } else {
+    resolve_named_normalization(model, options, pre, warnings);
+    if (pre.name == "none") return;
+  }
+  check_normalization_values(pre);
 }
 
 Preprocessing resolve(const ModelFacts& model, const PreprocessOptions& options,

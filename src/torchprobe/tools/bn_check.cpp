@@ -63,9 +63,9 @@ at::Tensor normalise(const at::Tensor& x, const at::Tensor& mean, const at::Tens
   return y;
 }
 
-}  // namespace
-
-std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input, const BnCheckOptions& options) {
+// The BatchNorm layers to check, with their state: the named ones (UsageError for a named layer
+// that is not a BatchNorm), or all of them when none is named.
+std::vector<BnState> batch_norm_layers(Model& model, const BnCheckOptions& options) {
   std::vector<BnState> layers;
   for (const auto& entry : model.modules()) {
     bool named = options.layers.empty();
@@ -85,6 +85,42 @@ std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input, const Bn
                batch_norm_eps(m)};
     layers.push_back(std::move(bn));
   }
+  return layers;
+}
+
+// The row for one call `name` of a BatchNorm layer: how far its captured output is from the
+// formula with the batch's and with the running statistics, and what that says.
+BnCheckRow check_call(const BnState& bn, const std::string& name, const at::Tensor& input,
+                      const at::Tensor& output, double atol) {
+  at::Tensor x = input.to(at::kDouble);
+  at::Tensor y = output.to(at::kDouble);
+  BnCheckRow row{name, bn.type, bn.training, bn.track, bool(bn.weight) && bool(bn.bias)};
+  std::vector<int64_t> reduce = {0};
+  for (int64_t d = 2; d < x.dim(); ++d) reduce.push_back(d);
+  at::Tensor batch_mean = x.mean(reduce);
+  at::Tensor batch_var = x.var(reduce, /*unbiased=*/false);
+  row.max_abs_diff_batch = (normalise(x, batch_mean, batch_var, bn) - y).abs().max().item<double>();
+  if (bn.running_mean && bn.running_var) {
+    row.max_abs_diff_running =
+        (normalise(x, *bn.running_mean, *bn.running_var, bn) - y).abs().max().item<double>();
+  }
+  bool matches_running = row.max_abs_diff_running && *row.max_abs_diff_running <= atol;
+  if (!bn.track || !bn.running_mean) {
+    row.status = "no-running-stats";
+  } else if (bn.training) {
+    row.status = "batch-statistics";
+  } else {
+    row.status = matches_running ? "ok" : "mismatch";
+    row.failed = !matches_running;
+  }
+  return row;
+}
+
+}  // namespace
+
+std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input,
+                                 const BnCheckOptions& options) {
+  std::vector<BnState> layers = batch_norm_layers(model, options);
   for (const auto& l : options.layers) model.find(l);  // unknown names: UnknownLayerError
 
   std::vector<std::string> requests;
@@ -107,28 +143,7 @@ std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input, const Bn
       auto in = by_name.find(name + ":in");
       if (in == by_name.end()) continue;
       called = true;
-      at::Tensor x = in->second.to(at::kDouble);
-      at::Tensor y = capture.value.to(at::kDouble);
-      BnCheckRow row{name, bn.type, bn.training, bn.track, bool(bn.weight) && bool(bn.bias)};
-      std::vector<int64_t> reduce = {0};
-      for (int64_t d = 2; d < x.dim(); ++d) reduce.push_back(d);
-      at::Tensor batch_mean = x.mean(reduce);
-      at::Tensor batch_var = x.var(reduce, /*unbiased=*/false);
-      row.max_abs_diff_batch = (normalise(x, batch_mean, batch_var, bn) - y).abs().max().item<double>();
-      if (bn.running_mean && bn.running_var) {
-        row.max_abs_diff_running =
-            (normalise(x, *bn.running_mean, *bn.running_var, bn) - y).abs().max().item<double>();
-      }
-      bool matches_running = row.max_abs_diff_running && *row.max_abs_diff_running <= options.atol;
-      if (!bn.track || !bn.running_mean) {
-        row.status = "no-running-stats";
-      } else if (bn.training) {
-        row.status = "batch-statistics";
-      } else {
-        row.status = matches_running ? "ok" : "mismatch";
-        row.failed = !matches_running;
-      }
-      rows.push_back(row);
+      rows.push_back(check_call(bn, name, in->second, capture.value, options.atol));
     }
     if (!called) {
       rows.push_back({bn.layer, bn.type, bn.training, bn.track, bool(bn.weight), std::nullopt, 0,

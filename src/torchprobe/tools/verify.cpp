@@ -48,6 +48,94 @@ std::size_t convolutions(const CaptureProgram& program) {
          program.count_nodes("aten::conv1d") + program.count_nodes("aten::conv3d");
 }
 
+// The report's entry for each capture name, added (in first-seen order) when first asked for.
+class CaptureEntries {
+ public:
+  explicit CaptureEntries(std::vector<VerifiedCapture>& captures) : captures_(captures) {}
+
+  VerifiedCapture& operator()(const std::string& name) {
+    auto [it, inserted] = index_.emplace(name, captures_.size());
+    if (inserted) captures_.push_back(VerifiedCapture{name});
+    return captures_[it->second];
+  }
+  bool contains(const std::string& name) const { return index_.count(name) != 0; }
+
+ private:
+  std::vector<VerifiedCapture>& captures_;
+  std::map<std::string, std::size_t> index_;
+};
+
+// Compares one capture of the truncated program with the same capture in `other` (the
+// untruncated program's or the re-run's, named by `what`): counts a difference and its size, or
+// notes a problem when `other` lacks it.
+void compare_capture(const Capture& capture, const std::map<std::string, at::Tensor>& other,
+                     const char* what, const std::string& stimulus_id, VerifiedCapture& c,
+                     int64_t& differs, double& max_diff) {
+  auto found = other.find(capture.name);
+  if (found == other.end()) {
+    c.problems.push_back(stimulus_id + ": missing from the " + what);
+    return;
+  }
+  if (!bitwise_equal(capture.value, found->second)) {
+    differs += 1;
+    max_diff = std::max(max_diff, max_abs_diff(capture.value, found->second));
+  }
+}
+
+// Compares each capture of the truncated run `t` on one stimulus with the untruncated run `f`
+// and the re-run `r`.
+void compare_truncated_captures(const std::string& stimulus_id, const Captures& t,
+                                const Captures& f, const Captures& r, CaptureEntries& entry) {
+  auto full_by_name = by_name(f), rerun_by_name = by_name(r);
+  for (const auto& capture : t.captures) {
+    VerifiedCapture& c = entry(capture.name);
+    if (c.stimuli == 0) c.shape = capture.value.sizes().slice(1).vec();
+    c.stimuli += 1;
+    compare_capture(capture, full_by_name, "untruncated program", stimulus_id, c, c.full_differs,
+                    c.full_max_abs_diff);
+    compare_capture(capture, rerun_by_name, "re-run", stimulus_id, c, c.rerun_differs,
+                    c.rerun_max_abs_diff);
+  }
+}
+
+// Notes a problem for each capture of the untruncated run `f` or the re-run `r` that the
+// truncated run `t` lacks.
+void note_captures_missing_from_truncated(const std::string& stimulus_id, const Captures& t,
+                                          const Captures& f, const Captures& r,
+                                          CaptureEntries& entry) {
+  auto truncated_by_name = by_name(t);
+  for (const auto* other : {&f, &r}) {
+    for (const auto& capture : other->captures) {
+      if (!truncated_by_name.count(capture.name)) {
+        entry(capture.name).problems.push_back(
+            stimulus_id + ": captured by the " +
+            (other == &f ? "untruncated program" : "re-run") + " but not the truncated one");
+      }
+    }
+  }
+}
+
+// Notes a problem for each layer that only one of the truncated run `t` and the untruncated run
+// `f` did not call.
+void note_not_called_differences(const std::string& stimulus_id, const Captures& t,
+                                 const Captures& f, CaptureEntries& entry) {
+  std::set<std::string> nt(t.not_called.begin(), t.not_called.end());
+  std::set<std::string> nf(f.not_called.begin(), f.not_called.end());
+  if (nt != nf) {
+    for (const auto& name : nf) {
+      if (!nt.count(name)) {
+        entry(name).problems.push_back(stimulus_id +
+                                       ": not called in the untruncated program only");
+      }
+    }
+    for (const auto& name : nt) {
+      if (!nf.count(name)) {
+        entry(name).problems.push_back(stimulus_id + ": not called in the truncated program only");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool VerifyReport::passed() const {
@@ -93,13 +181,8 @@ VerifyReport verify_captures(Model& model, const std::vector<StimulusSpec>& stim
   report.model = model.path();
   report.truncated_convolutions = convolutions(truncated);
   report.full_convolutions = convolutions(full);
-  std::map<std::string, std::size_t> index;
+  CaptureEntries entry(report.captures);
   std::set<std::string> not_called;
-  auto entry = [&](const std::string& name) -> VerifiedCapture& {
-    auto [it, inserted] = index.emplace(name, report.captures.size());
-    if (inserted) report.captures.push_back(VerifiedCapture{name});
-    return report.captures[it->second];
-  };
 
   WarningCollector model_warnings;
   compat::WarningHandlerGuard guard(&model_warnings);
@@ -109,50 +192,13 @@ VerifyReport verify_captures(Model& model, const std::vector<StimulusSpec>& stim
     Captures t = truncated.run(input);
     Captures f = full.run(input);
     Captures r = rerun.run(input);
-    auto full_by_name = by_name(f), rerun_by_name = by_name(r);
-    for (const auto& capture : t.captures) {
-      VerifiedCapture& c = entry(capture.name);
-      if (c.stimuli == 0) c.shape = capture.value.sizes().slice(1).vec();
-      c.stimuli += 1;
-      auto check = [&](const std::map<std::string, at::Tensor>& other, const char* what,
-                       int64_t& differs, double& max_diff) {
-        auto found = other.find(capture.name);
-        if (found == other.end()) {
-          c.problems.push_back(spec.id + ": missing from the " + what);
-          return;
-        }
-        if (!bitwise_equal(capture.value, found->second)) {
-          differs += 1;
-          max_diff = std::max(max_diff, max_abs_diff(capture.value, found->second));
-        }
-      };
-      check(full_by_name, "untruncated program", c.full_differs, c.full_max_abs_diff);
-      check(rerun_by_name, "re-run", c.rerun_differs, c.rerun_max_abs_diff);
-    }
-    auto truncated_by_name = by_name(t);
-    for (const auto* other : {&f, &r}) {
-      for (const auto& capture : other->captures) {
-        if (!truncated_by_name.count(capture.name)) {
-          entry(capture.name).problems.push_back(
-              spec.id + ": captured by the " +
-              (other == &f ? "untruncated program" : "re-run") + " but not the truncated one");
-        }
-      }
-    }
-    std::set<std::string> nt(t.not_called.begin(), t.not_called.end());
-    std::set<std::string> nf(f.not_called.begin(), f.not_called.end());
-    if (nt != nf) {
-      for (const auto& name : nf) {
-        if (!nt.count(name)) entry(name).problems.push_back(spec.id + ": not called in the untruncated program only");
-      }
-      for (const auto& name : nt) {
-        if (!nf.count(name)) entry(name).problems.push_back(spec.id + ": not called in the truncated program only");
-      }
-    }
-    not_called.insert(nt.begin(), nt.end());
+    compare_truncated_captures(spec.id, t, f, r, entry);
+    note_captures_missing_from_truncated(spec.id, t, f, r, entry);
+    note_not_called_differences(spec.id, t, f, entry);
+    not_called.insert(t.not_called.begin(), t.not_called.end());
   }
   for (const auto& name : not_called) {
-    if (!index.count(name)) report.not_called.push_back(name);
+    if (!entry.contains(name)) report.not_called.push_back(name);
   }
   for (const auto& message : model_warnings.messages) {
     warnings.push_back("the model's forward warned: " + message);
