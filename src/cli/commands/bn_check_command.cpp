@@ -28,8 +28,11 @@ int run_bn_check(const BnCheckCliOptions& options) {
   model.set_mode(parse_mode(options.mode));
   std::vector<std::string> warnings;
   PreprocessOptions pre_options;
-  pre_options.preprocess = options.preprocess.empty() && model.metadata().is_null() ? "none"
-                                                                                     : options.preprocess;
+  if (!options.preprocess.empty()) {
+    pre_options.preprocess = parse_normalization(options.preprocess);
+  } else if (model.metadata().is_null()) {
+    pre_options.preprocess = Normalization::kNone;
+  }
   Preprocessing pre = resolve_preprocessing(model, pre_options, warnings);
   std::vector<std::string> specs = options.stimuli;
   if (specs.empty()) specs = {"noise:0", "noise:1"};  // a batch of two: batch statistics differ

@@ -28,7 +28,7 @@ Preprocessing resolve_render_preprocessing(const RenderOptions& options) {
   PreprocessOptions pre_options;
   if (!options.size.empty()) pre_options.size = parse_size(options.size);
   apply_preprocess_options(options.stimulus, pre_options);
-  pre_options.preprocess = "none";  // render writes pixels before normalisation
+  pre_options.preprocess = Normalization::kNone;  // render writes pixels before normalisation
   Preprocessing pre;
   if (options.model.empty()) {
     pre = resolve_preprocessing(pre_options);

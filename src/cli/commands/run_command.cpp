@@ -166,7 +166,9 @@ int run_probe(const RunOptions& options) {
   probe_options.channels_last = !options.no_channels_last;
   probe_options.batch_size = batch_size;
   probe_options.mode = parse_mode(options.mode);
-  probe_options.preprocess.preprocess = options.preprocess;
+  if (!options.preprocess.empty()) {
+    probe_options.preprocess.preprocess = parse_normalization(options.preprocess);
+  }
   if (!options.size.empty()) probe_options.preprocess.size = parse_size(options.size);
   apply_preprocess_options(options.stimulus, probe_options.preprocess);
 

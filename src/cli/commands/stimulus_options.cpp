@@ -38,10 +38,7 @@ std::vector<StimulusSpec> collect_stimuli(const StimulusOptions& options,
 }
 
 void apply_preprocess_options(const StimulusOptions& options, PreprocessOptions& out) {
-  if (!options.fit.empty()) {
-    parse_fit(options.fit);  // validates
-    out.fit = options.fit;
-  }
+  if (!options.fit.empty()) out.fit = parse_fit(options.fit);
   if (!options.mean.empty()) out.mean = parse_float_list("--mean", options.mean);
   if (!options.std.empty()) out.std = parse_float_list("--std", options.std);
 }

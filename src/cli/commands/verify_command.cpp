@@ -78,7 +78,7 @@ int run_verify(const VerifyCommandOptions& options) {
   VerifyOptions verify;
   verify.layers = options.layers;
   verify.mode = parse_mode(options.mode);
-  verify.preprocess.preprocess = options.preprocess;
+  if (!options.preprocess.empty()) verify.preprocess.preprocess = parse_normalization(options.preprocess);
   if (!options.size.empty()) verify.preprocess.size = parse_size(options.size);
   apply_preprocess_options(options.stimulus, verify.preprocess);
   StimulusOptions stimulus_options = options.stimulus;

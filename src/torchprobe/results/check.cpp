@@ -44,12 +44,12 @@ PreprocessOptions preprocess_options(const json& recorded) {
   auto found = recorded.find("name");
   std::string name = found != recorded.end() && found->is_string() ? found->get<std::string>() : "";
   if (name == "none" || name == "imagenet" || name == "model") {
-    options.preprocess = name;
+    options.preprocess = parse_normalization(name);
   } else {
     // "custom" (mean/std given) or a name this version does not know: the recorded numbers.
     options.mean = numbers(recorded.value("mean", json()));
     options.std = numbers(recorded.value("std", json()));
-    if (options.mean.empty() && options.std.empty()) options.preprocess = "none";
+    if (options.mean.empty() && options.std.empty()) options.preprocess = Normalization::kNone;
   }
   auto size = recorded.find("size");
   if (size != recorded.end() && size->is_array() && size->size() == 2 &&
@@ -57,7 +57,7 @@ PreprocessOptions preprocess_options(const json& recorded) {
     options.size = Size2{(*size)[0].get<int64_t>(), (*size)[1].get<int64_t>()};
   }
   auto fit = recorded.find("fit");
-  if (fit != recorded.end() && fit->is_string()) options.fit = fit->get<std::string>();
+  if (fit != recorded.end() && fit->is_string()) options.fit = parse_fit(fit->get<std::string>());
   return options;
 }
 

@@ -45,8 +45,8 @@ void resolve_geometry(const ModelFacts& model, const PreprocessOptions& options,
   const nlohmann::json resize = model.metadata && model.metadata->is_object()
                                     ? model.metadata->value("resize", nlohmann::json())
                                     : nlohmann::json();
-  if (!options.fit.empty()) {
-    pre.fit = parse_fit(options.fit);
+  if (options.fit) {
+    pre.fit = *options.fit;
   } else if (resize.is_object() && resize.value("fit", "") == "crop") {
     pre.fit = Fit::kCrop;
   }
@@ -59,8 +59,8 @@ void resolve_geometry(const ModelFacts& model, const PreprocessOptions& options,
 // Normalisation from {mean}/{std}: each repeated to the model's channels (missing mean: 0,
 // missing std: 1); throws UsageError when combined with {preprocess} or of the wrong length.
 void resolve_custom_normalization(const PreprocessOptions& options, Preprocessing& pre) {
-  if (!options.preprocess.empty()) {
-    throw UsageError("{mean}/{std} cannot be combined with {preprocess} " + options.preprocess,
+  if (options.preprocess) {
+    throw UsageError("{mean}/{std} cannot be combined with {preprocess} " + to_string(*options.preprocess),
                      "give either {preprocess} or {mean}/{std}");
   }
   auto check = [&](const char* option, const std::vector<double>& v) {
@@ -86,12 +86,14 @@ void resolve_named_normalization(const ModelFacts& model, const PreprocessOption
   const bool has_meta_norm = meta.is_object() &&
                              !json_float_list(meta.value("mean", nlohmann::json())).empty() &&
                              !json_float_list(meta.value("std", nlohmann::json())).empty();
-  std::string name = options.preprocess;
-  if (name.empty()) {
+  Normalization normalization;
+  if (options.preprocess) {
+    normalization = *options.preprocess;
+  } else {
     if (has_meta_norm) {
-      name = "model";
+      normalization = Normalization::kModel;
     } else {
-      name = "none";
+      normalization = Normalization::kNone;
       if (model.metadata) {
         warnings.push_back("model '" + model.path +
                            "' has no torchprobe metadata: no normalisation is applied "
@@ -99,13 +101,13 @@ void resolve_named_normalization(const ModelFacts& model, const PreprocessOption
       }
     }
   }
-  pre.name = name;
-  if (name == "none") {
+  pre.name = to_string(normalization);
+  if (normalization == Normalization::kNone) {
     return;
-  } else if (name == "imagenet") {
+  } else if (normalization == Normalization::kImagenet) {
     pre.mean = per_channel(kImagenetMean, pre.channels);
     pre.std = per_channel(kImagenetStd, pre.channels);
-  } else if (name == "model") {
+  } else {
     if (!has_meta_norm) {
       throw UsageError("{preprocess} model: " +
                            (model.metadata ? "model '" + model.path + "' has"
@@ -115,8 +117,6 @@ void resolve_named_normalization(const ModelFacts& model, const PreprocessOption
     }
     pre.mean = per_channel(json_float_list(meta["mean"]), pre.channels);
     pre.std = per_channel(json_float_list(meta["std"]), pre.channels);
-  } else {
-    throw UsageError("unknown preprocessing '" + name + "': expected none, imagenet or model");
   }
 }
 
@@ -153,6 +153,22 @@ Preprocessing resolve(const ModelFacts& model, const PreprocessOptions& options,
 }
 
 }  // namespace
+
+Normalization parse_normalization(const std::string& text) {
+  if (text == "none") return Normalization::kNone;
+  if (text == "imagenet") return Normalization::kImagenet;
+  if (text == "model") return Normalization::kModel;
+  throw UsageError("unknown preprocessing '" + text + "': expected none, imagenet or model");
+}
+
+std::string to_string(Normalization normalization) {
+  switch (normalization) {
+    case Normalization::kNone: return "none";
+    case Normalization::kImagenet: return "imagenet";
+    case Normalization::kModel: return "model";
+  }
+  return "none";
+}
 
 at::Tensor Preprocessing::pixels(const StimulusSpec& spec) const {
   return render_stimulus(spec, channels, resize());

@@ -4,7 +4,7 @@
 //
 //   std::vector<std::string> warnings;
 //   PreprocessOptions options;
-//   options.preprocess = "imagenet";
+//   options.preprocess = torchprobe::Normalization::kImagenet;
 //   auto pre = torchprobe::resolve_preprocessing(model, options, warnings);
 //   at::Tensor input = pre.prepare(torchprobe::StimulusSpec::parse("cat.jpg"));  // [C,H,W]
 //
@@ -55,10 +55,16 @@ struct Preprocessing {
   nlohmann::json to_json() const;
 };
 
+// The normalisations chosen by name.
+enum class Normalization { kNone, kImagenet, kModel };
+// "none" | "imagenet" | "model"; throws UsageError naming the text.
+Normalization parse_normalization(const std::string& text);
+std::string to_string(Normalization normalization);
+
 struct PreprocessOptions {
-  std::string preprocess;     // "", none, imagenet, model
+  std::optional<Normalization> preprocess;  // nullopt: the default above
   std::optional<Size2> size;  // nullopt: the default above
-  std::string fit;            // "", stretch, crop
+  std::optional<Fit> fit;     // nullopt: the default above
   std::vector<double> mean;   // empty: not given
   std::vector<double> std;    // empty: not given
 };

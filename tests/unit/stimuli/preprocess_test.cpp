@@ -58,7 +58,7 @@ TEST(Preprocess, ModelMetadataGivesSizeChannelsCropAndNormalisation) {
   EXPECT_EQ(j["size"], nlohmann::json({32, 32}));
 
   PreprocessOptions stretch;
-  stretch.fit = "stretch";
+  stretch.fit = Fit::kStretch;
   EXPECT_EQ(resolve_preprocessing(model, stretch, warnings).fit, Fit::kStretch);
 }
 
@@ -78,7 +78,7 @@ TEST(Preprocess, CustomMeanAndStdAreCheckedAndRecorded) {
   options.std = {0.0};
   EXPECT_THROW(resolve_preprocessing(options), UsageError);
   options.std = {1.0};
-  options.preprocess = "imagenet";
+  options.preprocess = Normalization::kImagenet;
   EXPECT_THROW(resolve_preprocessing(options), UsageError);
   EXPECT_THROW(parse_float_list("--std", "1,,2"), UsageError);
   EXPECT_THROW(parse_float_list("--std", "1,nan"), UsageError);
