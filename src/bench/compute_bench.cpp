@@ -27,11 +27,11 @@
 #include <string>
 #include <vector>
 
-#include "torchprobe/capture/capture.h"
 #include "cli/heap_reuse.h"
-#include "torchprobe/model/model.h"
+#include "torchprobe/capture/capture.h"
 #include "torchprobe/capture/readout.h"
 #include "torchprobe/capture/receptive_field.h"
+#include "torchprobe/model/model.h"
 
 namespace {
 
@@ -85,7 +85,8 @@ Options parse(int argc, char** argv) {
   }
   if (o.model.empty() || o.layers.empty()) throw std::invalid_argument("need MODEL and --layer");
   if (o.batch_size < 1 || o.threads < 1 || o.min_batches < 1 || !(o.seconds >= 0)) {
-    throw std::invalid_argument("--batch-size, --threads, --min-batches must be >= 1, --seconds >= 0");
+    throw std::invalid_argument(
+        "--batch-size, --threads, --min-batches must be >= 1, --seconds >= 0");
   }
   return o;
 }
@@ -117,7 +118,8 @@ int bench(const Options& o) {
 
   torch::manual_seed(0);
   std::vector<at::Tensor> inputs;
-  for (int i = 0; i < 4; ++i) inputs.push_back(torch::randn({o.batch_size, chw[0], chw[1], chw[2]}));
+  for (int i = 0; i < 4; ++i)
+    inputs.push_back(torch::randn({o.batch_size, chw[0], chw[1], chw[2]}));
   auto step = [&](const at::Tensor& batch) {
     auto captures = program.run(plan.active ? plan.crop(batch) : batch);
     for (const auto& c : captures.captures) {

@@ -9,8 +9,8 @@
 
 #include "cli/commands/command.h"
 #include "cli/console.h"
-#include "torchprobe/errors.h"
 #include "cli/heap_reuse.h"
+#include "torchprobe/errors.h"
 #include "torchprobe/version.h"
 
 namespace torchprobe::cli {
@@ -25,9 +25,8 @@ int run(int argc, char** argv) {
   keep_freed_memory_for_reuse();
   CLI::App app{"torchprobe: capture what a TorchScript model's layers respond to"};
   app.require_subcommand(1);
-  app.set_version_flag("--version",
-                       std::string("torchprobe ") + TORCHPROBE_VERSION + " (LibTorch " +
-                           TORCH_VERSION + ")");
+  app.set_version_flag("--version", std::string("torchprobe ") + TORCHPROBE_VERSION +
+                                        " (LibTorch " + TORCH_VERSION + ")");
   std::map<CLI::App*, CommandAction> actions;
   auto add = [&](CommandAction action) { actions[app.get_subcommands({}).back()] = action; };
   add(add_layers_command(app));

@@ -1,8 +1,7 @@
 #include "cli/console.h"
 
-#include <unistd.h>
-
 #include <iostream>
+#include <unistd.h>
 
 #include "cli/setting_flags.h"
 
@@ -13,7 +12,9 @@ void print_error(const std::string& message, const std::string& hint) {
   if (!hint.empty()) std::cerr << "hint: " << with_flags(hint) << "\n";
 }
 
-void print_error(const Error& error) { print_error(error.message_template(), error.hint_template()); }
+void print_error(const Error& error) {
+  print_error(error.message_template(), error.hint_template());
+}
 
 void print_warning(const std::string& message) {
   std::cerr << "warning: " << with_flags(message) << "\n";

@@ -7,17 +7,25 @@
 namespace torchprobe::cli {
 
 std::string flag_for(const std::string& field) {
-  static const std::map<std::string, std::string> kFlags = {
-      {"layers", "--layer"},       {"batch_size", "--batch-size"},
-      {"mode", "--mode"},          {"input_size", "--input-size"},
-      {"size", "--size"},          {"preprocess", "--preprocess"},
-      {"mean", "--mean"},          {"std", "--std"},
-      {"sweep", "--sweep"},        {"recursive", "--recursive"},
-      {"resume", "--resume"},      {"force", "--force"},
-      {"output", "-o"},            {"shard", "--shard"},
-      {"stimulus_root", "--stimulus-root"}, {"rtol", "--rtol"},
-      {"atol", "--atol"},          {"scale_tol", "--scale-tol"},
-      {"json", "--json"}};
+  static const std::map<std::string, std::string> kFlags = {{"layers", "--layer"},
+                                                            {"batch_size", "--batch-size"},
+                                                            {"mode", "--mode"},
+                                                            {"input_size", "--input-size"},
+                                                            {"size", "--size"},
+                                                            {"preprocess", "--preprocess"},
+                                                            {"mean", "--mean"},
+                                                            {"std", "--std"},
+                                                            {"sweep", "--sweep"},
+                                                            {"recursive", "--recursive"},
+                                                            {"resume", "--resume"},
+                                                            {"force", "--force"},
+                                                            {"output", "-o"},
+                                                            {"shard", "--shard"},
+                                                            {"stimulus_root", "--stimulus-root"},
+                                                            {"rtol", "--rtol"},
+                                                            {"atol", "--atol"},
+                                                            {"scale_tol", "--scale-tol"},
+                                                            {"json", "--json"}};
   auto found = kFlags.find(field);
   return found == kFlags.end() ? field_name(field) : found->second;
 }

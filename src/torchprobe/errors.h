@@ -15,28 +15,28 @@ namespace torchprobe {
 
 enum class ExitCode : int {
   kOk = 0,
-  kDifferent = 1,            // diff/check/verify/bn-check found a difference
-  kUsage = 2,                // bad command line or option value
-  kModelMissing = 10,        // model path does not exist
-  kModelIsDirectory = 11,    // model path is a directory
-  kModelEmpty = 12,          // model file has zero bytes
-  kModelNotArchive = 13,     // not a zip archive at all (random bytes, text, ...)
-  kModelNotTorchScript = 14, // a zip archive without TorchScript code
-  kModelPickle = 15,         // a torch.save() file (state_dict or eager module), not TorchScript
-  kModelTruncated = 16,      // a zip archive cut short (no central directory)
-  kModelFrozen = 17,         // frozen / optimized-for-inference: submodules are gone
-  kModelLoad = 18,           // LibTorch refused the model for another reason
-  kUnknownLayer = 20,        // a requested layer name is not a submodule
-  kLayerNotCapturable = 21,  // the layer's output is not a tensor (or tuple of tensors)
-  kReadout = 22,             // readout does not fit the captured shape
-  kStimulus = 30,            // a stimulus spec is malformed or a stimulus file cannot be used
-  kForward = 40,             // the model's forward failed on the given input
-  kOutput = 50,              // the output file cannot be written
-  kOutputExists = 51,        // the output exists, and neither overwriting nor resuming was asked for
-  kBadResults = 60,          // an input to diff/merge/check/resume is not a torchprobe output
-  kInternal = 70,            // a bug: please report it
-  kInterrupted = 130,        // SIGINT
-  kTerminated = 143,         // SIGTERM
+  kDifferent = 1,             // diff/check/verify/bn-check found a difference
+  kUsage = 2,                 // bad command line or option value
+  kModelMissing = 10,         // model path does not exist
+  kModelIsDirectory = 11,     // model path is a directory
+  kModelEmpty = 12,           // model file has zero bytes
+  kModelNotArchive = 13,      // not a zip archive at all (random bytes, text, ...)
+  kModelNotTorchScript = 14,  // a zip archive without TorchScript code
+  kModelPickle = 15,          // a torch.save() file (state_dict or eager module), not TorchScript
+  kModelTruncated = 16,       // a zip archive cut short (no central directory)
+  kModelFrozen = 17,          // frozen / optimized-for-inference: submodules are gone
+  kModelLoad = 18,            // LibTorch refused the model for another reason
+  kUnknownLayer = 20,         // a requested layer name is not a submodule
+  kLayerNotCapturable = 21,   // the layer's output is not a tensor (or tuple of tensors)
+  kReadout = 22,              // readout does not fit the captured shape
+  kStimulus = 30,             // a stimulus spec is malformed or a stimulus file cannot be used
+  kForward = 40,              // the model's forward failed on the given input
+  kOutput = 50,               // the output file cannot be written
+  kOutputExists = 51,  // the output exists, and neither overwriting nor resuming was asked for
+  kBadResults = 60,    // an input to diff/merge/check/resume is not a torchprobe output
+  kInternal = 70,      // a bug: please report it
+  kInterrupted = 130,  // SIGINT
+  kTerminated = 143,   // SIGTERM
 };
 
 // Library messages (errors, hints, warnings) name a setting the user chooses by the field of the
@@ -97,8 +97,7 @@ class CaptureError : public Error {
 
 class ReadoutError : public Error {
  public:
-  explicit ReadoutError(const std::string& message)
-      : Error(ExitCode::kReadout, message) {}
+  explicit ReadoutError(const std::string& message) : Error(ExitCode::kReadout, message) {}
 };
 
 class StimulusError : public Error {

@@ -21,14 +21,14 @@
 //
 // In CMake: find_package(torchprobe REQUIRED) and link torchprobe::core.
 #include "torchprobe/capture/capture.h"
+#include "torchprobe/capture/readout.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/layers.h"
-#include "torchprobe/results/merge.h"
 #include "torchprobe/model/model.h"
 #include "torchprobe/output/json_document_writer.h"
 #include "torchprobe/output/jsonl_writer.h"
+#include "torchprobe/results/merge.h"
 #include "torchprobe/run/probe.h"
 #include "torchprobe/run/resume.h"
-#include "torchprobe/capture/readout.h"
 #include "torchprobe/stimuli/stimulus.h"
 #include "torchprobe/version.h"

@@ -1,7 +1,6 @@
 // Lists a model's layers and captures one through the installed library.
-#include <torchprobe/torchprobe.h>
-
 #include <iostream>
+#include <torchprobe/torchprobe.h>
 
 int main(int argc, char** argv) {
   if (argc != 3) {

@@ -1,17 +1,17 @@
 // libFuzzer target: the line-by-line JSON Lines reader that --resume and merge use (torn last
 // lines, headers, records). Malformed input must end in a torchprobe::Error.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <unistd.h>
 
 #include "torchprobe/errors.h"
 #include "torchprobe/results/jsonl_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  static const std::string path = "/tmp/torchprobe-fuzz-jsonl-" + std::to_string(::getpid()) + ".jsonl";
+  static const std::string path =
+      "/tmp/torchprobe-fuzz-jsonl-" + std::to_string(::getpid()) + ".jsonl";
   FILE* file = std::fopen(path.c_str(), "wb");
   if (!file) return 0;
   std::fwrite(data, 1, size, file);

@@ -14,7 +14,8 @@ TEST(Errors, SettingsAreRenderedByTheGivenNamer) {
 
 TEST(Errors, BracesThatNameNoSettingStayAsGiven) {
   auto namer = [](const std::string&) { return std::string("X"); };
-  EXPECT_EQ(render_settings("file 'a{b}.jpg' and {\"k\": 1} {", namer), "file 'a{b}.jpg' and {\"k\": 1} {");
+  EXPECT_EQ(render_settings("file 'a{b}.jpg' and {\"k\": 1} {", namer),
+            "file 'a{b}.jpg' and {\"k\": 1} {");
   EXPECT_EQ(render_settings("no settings", namer), "no settings");
 }
 

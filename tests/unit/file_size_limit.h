@@ -2,9 +2,8 @@
 // Test helper: a real file size limit (ulimit -f) for a scope, as on a full disk.
 //
 //   { FileSizeLimit limit(64 * 1024); /* writes past 64 KiB now fail with EFBIG */ }
-#include <sys/resource.h>
-
 #include <csignal>
+#include <sys/resource.h>
 
 namespace torchprobe::test_support {
 

@@ -5,14 +5,14 @@
 //    protected:
 //     WriterTest() : ScratchDirTest("writer") {}
 //   };
-//   TEST_F(WriterTest, Writes) { write_something(path("a.json")); EXPECT_EQ(read(path("a.json")), "{}"); }
-#include <gtest/gtest.h>
-#include <unistd.h>
-
+//   TEST_F(WriterTest, Writes) { write_something(path("a.json")); EXPECT_EQ(read(path("a.json")),
+//   "{}"); }
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace torchprobe::test_support {

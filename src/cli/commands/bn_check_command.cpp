@@ -1,14 +1,14 @@
 // `torchprobe bn-check MODEL [STIMULUS...] [--layer NAME...] [--json]`
 #include <iostream>
 
-#include "cli/setting_flags.h"
 #include "cli/commands/command.h"
-#include "torchprobe/tools/bn_check.h"
-#include "torchprobe/errors.h"
+#include "cli/setting_flags.h"
 #include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
 #include "torchprobe/model/model.h"
 #include "torchprobe/stimuli/preprocess.h"
 #include "torchprobe/stimuli/stimulus.h"
+#include "torchprobe/tools/bn_check.h"
 
 namespace torchprobe::cli {
 namespace {
@@ -45,7 +45,9 @@ int run_bn_check(const BnCheckCliOptions& options) {
   check.atol = options.atol;
   auto rows = bn_check(model, at::stack(inputs), check);
   if (options.json) {
-    nlohmann::json out = {{"model", model.path()}, {"mode", options.mode}, {"atol", options.atol},
+    nlohmann::json out = {{"model", model.path()},
+                          {"mode", options.mode},
+                          {"atol", options.atol},
                           {"layers", to_json(rows)}};
     std::cout << dump_json(out, /*pretty=*/true) << "\n";
   } else {
@@ -62,7 +64,8 @@ int run_bn_check(const BnCheckCliOptions& options) {
 CommandAction add_bn_check_command(CLI::App& app) {
   auto options = std::make_shared<BnCheckCliOptions>();
   auto* cmd = app.add_subcommand(
-      "bn-check", "Recompute every BatchNorm from its running statistics and compare with its output");
+      "bn-check",
+      "Recompute every BatchNorm from its running statistics and compare with its output");
   cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
   cmd->add_option("stimuli", options->stimuli, "Stimuli (default: noise:0 noise:1, as one batch)");
   cmd->add_option("-l,--layer", options->layers, "Only these BatchNorm layers (repeatable)")

@@ -5,18 +5,18 @@
 // changed since the golden file was written (kStimulus; the model is not checked);
 // 60 the golden file is not a readable torchprobe output (kBadResults); model and layer
 // errors as for `run` (10-21).
-#include <sched.h>
 #include <torch/torch.h>
 
 #include <iostream>
+#include <sched.h>
 
-#include "cli/setting_flags.h"
 #include "cli/commands/command.h"
 #include "cli/console.h"
-#include "torchprobe/results/check.h"
-#include "torchprobe/errors.h"
+#include "cli/setting_flags.h"
 #include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
 #include "torchprobe/output/json_document_writer.h"
+#include "torchprobe/results/check.h"
 
 namespace torchprobe::cli {
 namespace {
@@ -43,7 +43,8 @@ int default_threads() {
 
 int run_check(const CheckCommandOptions& options) {
   if (options.threads < 0 || options.threads > 1024) {
-    throw UsageError("bad --threads " + std::to_string(options.threads) + ": expected 0 (auto) to 1024");
+    throw UsageError("bad --threads " + std::to_string(options.threads) +
+                     ": expected 0 (auto) to 1024");
   }
   at::set_num_threads(int(options.threads > 0 ? options.threads : default_threads()));
   Results golden = read_results(options.golden);
@@ -67,8 +68,9 @@ int run_check(const CheckCommandOptions& options) {
 CommandAction add_check_command(CLI::App& app) {
   auto options = std::make_shared<CheckCommandOptions>();
   auto* cmd = app.add_subcommand(
-      "check", "Re-run the probe a golden output records on MODEL and diff the responses; "
-               "exit 1 if they differ");
+      "check",
+      "Re-run the probe a golden output records on MODEL and diff the responses; "
+      "exit 1 if they differ");
   cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
   cmd->add_option("-g,--golden", options->golden,
                   "The golden output (.json or .jsonl) written by 'torchprobe run'")

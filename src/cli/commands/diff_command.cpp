@@ -4,11 +4,11 @@
 // 60 an input cannot be read or is not a torchprobe output (kBadResults), 2 bad options.
 #include <iostream>
 
-#include "cli/setting_flags.h"
 #include "cli/commands/command.h"
-#include "torchprobe/results/diff.h"
-#include "torchprobe/errors.h"
+#include "cli/setting_flags.h"
 #include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/results/diff.h"
 #include "torchprobe/results/results_reader.h"
 
 namespace torchprobe::cli {
@@ -52,8 +52,9 @@ void add_tolerance_options(CLI::App& cmd, Tolerance& tolerance) {
 CommandAction add_diff_command(CLI::App& app) {
   auto options = std::make_shared<DiffOptions>();
   auto* cmd = app.add_subcommand(
-      "diff", "Compare two outputs (JSON or JSONL) stimulus by stimulus and layer by layer; "
-              "exit 1 if they differ");
+      "diff",
+      "Compare two outputs (JSON or JSONL) stimulus by stimulus and layer by layer; "
+      "exit 1 if they differ");
   cmd->add_option("baseline", options->baseline, "The reference output (.json or .jsonl)")
       ->required();
   cmd->add_option("candidate", options->candidate, "The output to check against it")->required();

@@ -1,11 +1,11 @@
 // `torchprobe explain MODEL LAYER [--json]`
 #include <iostream>
 
-#include "cli/setting_flags.h"
 #include "cli/commands/command.h"
-#include "torchprobe/tools/explain.h"
+#include "cli/setting_flags.h"
 #include "torchprobe/detail/json_text.h"
 #include "torchprobe/model/model.h"
+#include "torchprobe/tools/explain.h"
 
 namespace torchprobe::cli {
 namespace {
@@ -32,8 +32,9 @@ int run_explain(const ExplainOptions& options) {
 CommandAction add_explain_command(CLI::App& app) {
   auto options = std::make_shared<ExplainOptions>();
   auto* cmd = app.add_subcommand(
-      "explain", "Explain what a layer's numbers depend on: functional code before it, in-place ops "
-                 "after it, calls, training-mode behaviour");
+      "explain",
+      "Explain what a layer's numbers depend on: functional code before it, in-place ops "
+      "after it, calls, training-mode behaviour");
   cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
   cmd->add_option("layer", options->layer, "Layer name (see 'torchprobe layers')")->required();
   cmd->add_flag("--json", options->json, "Print JSON instead of text");

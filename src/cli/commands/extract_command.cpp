@@ -51,7 +51,8 @@ int run_extract(const ExtractCommandOptions& options) {
     std::cout << "  " << probe.names[i] << "  " << shape_text(probe.shapes[i]) << "\n";
   }
   for (const auto& name : probe.not_called) {
-    print_warning("layer '" + name + "' was not called in the example forward: the probe has no "
+    print_warning("layer '" + name +
+                  "' was not called in the example forward: the probe has no "
                   "key for it");
   }
   return 0;
@@ -62,8 +63,9 @@ int run_extract(const ExtractCommandOptions& options) {
 CommandAction add_extract_command(CLI::App& app) {
   auto options = std::make_shared<ExtractCommandOptions>();
   auto* cmd = app.add_subcommand(
-      "extract", "Write a standalone TorchScript probe whose forward(x) returns the captures as "
-                 "a Dict[str, Tensor]");
+      "extract",
+      "Write a standalone TorchScript probe whose forward(x) returns the captures as "
+      "a Dict[str, Tensor]");
   cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
   cmd->add_option("-l,--layer", options->layers,
                   "Layer to capture (repeatable): NAME, NAME#i, NAME:in")

@@ -6,9 +6,9 @@
 #include "cli/commands/command.h"
 #include "cli/commands/stimulus_options.h"
 #include "torchprobe/errors.h"
-#include "torchprobe/tools/explain.h"
 #include "torchprobe/model/layers.h"
 #include "torchprobe/model/model.h"
+#include "torchprobe/tools/explain.h"
 
 namespace torchprobe::cli {
 namespace {
@@ -33,10 +33,11 @@ int run_layers(const LayersOptions& options) {
   std::vector<std::string> notes = explain_markers(model);
 
   if (options.json) {
-    nlohmann::json out = {{"model", {{"path", model.path()},
-                                     {"sha256", model.sha256()},
-                                     {"kind", model.kind()},
-                                     {"training", model.saved_training()}}},
+    nlohmann::json out = {{"model",
+                           {{"path", model.path()},
+                            {"sha256", model.sha256()},
+                            {"kind", model.kind()},
+                            {"training", model.saved_training()}}},
                           {"layers", nlohmann::json::array()}};
     if (input_size) out["input_size"] = *input_size;
     for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -58,15 +59,17 @@ int run_layers(const LayersOptions& options) {
     return 0;
   }
 
-  std::cout << "model: " << model.path() << " (" << (model.kind() == "trace" ? "traced" : "scripted")
-            << ", saved in " << (model.saved_training() ? "training" : "eval") << " mode, "
-            << layers.size() << " layers)\n";
+  std::cout << "model: " << model.path() << " ("
+            << (model.kind() == "trace" ? "traced" : "scripted") << ", saved in "
+            << (model.saved_training() ? "training" : "eval") << " mode, " << layers.size()
+            << " layers)\n";
   if (model.kind() == "trace") {
     std::cout << "note: traced model: branches and loops were fixed when it was traced\n";
   }
   std::size_t width = 4;
   for (const auto& layer : layers) width = std::max(width, layer.name.size());
-  std::cout << std::left << std::setw(int(width)) << "name" << "  " << std::setw(22) << "type"
+  std::cout << std::left << std::setw(int(width)) << "name"
+            << "  " << std::setw(22) << "type"
             << "  calls  where   explain         " << (input_size ? "output shape" : "") << "\n";
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const LayerInfo& layer = layers[i];
@@ -84,11 +87,12 @@ int run_layers(const LayersOptions& options) {
     }
     std::cout << "\n";
   }
-  std::cout << "explain: functional = functional ops after the previous submodule call, right before "
-               "this layer (nn.Sequential skips them); inplace = a later in-place op modifies the "
-               "output (hooks need .clone()); train = depends on the training flag; calls = called "
-               "more than once. "
-               "Run 'torchprobe explain MODEL LAYER' for details.\n";
+  std::cout
+      << "explain: functional = functional ops after the previous submodule call, right before "
+         "this layer (nn.Sequential skips them); inplace = a later in-place op modifies the "
+         "output (hooks need .clone()); train = depends on the training flag; calls = called "
+         "more than once. "
+         "Run 'torchprobe explain MODEL LAYER' for details.\n";
   std::map<std::string, int> effects;  // kind -> count
   for (const auto& op : external_effects(model)) {
     effects[op.kind] += op.count;
@@ -105,7 +109,8 @@ int run_layers(const LayersOptions& options) {
 
 CommandAction add_layers_command(CLI::App& app) {
   auto options = std::make_shared<LayersOptions>();
-  auto* cmd = app.add_subcommand("layers", "List the layers (submodules) a model offers for probing");
+  auto* cmd =
+      app.add_subcommand("layers", "List the layers (submodules) a model offers for probing");
   cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
   cmd->add_option("--input-size", options->input_size,
                   "CxHxW: run once on ones of this size to count calls and show output shapes");

@@ -49,17 +49,17 @@ Preprocessing resolve_render_preprocessing(const RenderOptions& options) {
 int render_stimuli(const RenderOptions& options) {
   std::vector<StimulusSpec> stimuli = collect_stimuli(options.stimulus);
   if (stimuli.empty()) {
-    throw UsageError("no stimuli to render", "give image files, directories, @LIST files, "
-                                             "synthetic specs or --sweep");
+    throw UsageError("no stimuli to render",
+                     "give image files, directories, @LIST files, "
+                     "synthetic specs or --sweep");
   }
   const Preprocessing pre = resolve_render_preprocessing(options);
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(options.output, ec);
   if (ec || !fs::is_directory(options.output)) {
-    throw OutputError(ExitCode::kOutput,
-                      "cannot write to directory '" + options.output + "': " +
-                          (ec ? ec.message() : std::string("not a directory")));
+    throw OutputError(ExitCode::kOutput, "cannot write to directory '" + options.output + "': " +
+                                             (ec ? ec.message() : std::string("not a directory")));
   }
   StimulusFileNamer namer;
   for (const auto& spec : stimuli) {
@@ -82,8 +82,7 @@ int render_stimuli(const RenderOptions& options) {
 CommandAction add_render_command(CLI::App& app) {
   auto options = std::make_shared<RenderOptions>();
   auto* cmd = app.add_subcommand(
-      "render",
-      "Write stimuli as 16-bit PNG files as the model sees them before normalisation");
+      "render", "Write stimuli as 16-bit PNG files as the model sees them before normalisation");
   cmd->add_option("stimuli", options->stimulus.stimuli,
                   "Image files, directories, @LIST files or synthetic specs");
   cmd->add_option("-o,--output", options->output, "Directory for the PNG files (created if needed)")

@@ -1,5 +1,4 @@
 // `torchprobe run MODEL --layer NAME... [STIMULUS...] [-o FILE] [--readout R] ...`
-#include <sched.h>
 #include <torch/torch.h>
 
 #include <charconv>
@@ -9,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sched.h>
 
 #include "cli/commands/command.h"
 #include "cli/commands/stimulus_options.h"
@@ -18,11 +18,11 @@
 #include "torchprobe/errors.h"
 #include "torchprobe/model/model.h"
 #include "torchprobe/output/json_document_writer.h"
-#include "torchprobe/results/jsonl_reader.h"
 #include "torchprobe/output/jsonl_writer.h"
+#include "torchprobe/results/jsonl_reader.h"
 #include "torchprobe/run/probe.h"
-#include "torchprobe/stimuli/stimulus_files.h"
 #include "torchprobe/run/resume.h"
+#include "torchprobe/stimuli/stimulus_files.h"
 
 namespace torchprobe::cli {
 namespace {
@@ -84,7 +84,8 @@ Shard parse_shard(const std::string& text) {
   try {
     return Shard::parse(text);
   } catch (const UsageError& e) {
-    throw UsageError(e.message_template(), e.hint_template() + "; in a Slurm array use --array=1-N");
+    throw UsageError(e.message_template(),
+                     e.hint_template() + "; in a Slurm array use --array=1-N");
   }
 }
 
@@ -125,13 +126,17 @@ struct Output {
 
 int run_probe(const RunOptions& options) {
   if (options.device != "cpu") {
-    throw UsageError("device '" + options.device + "' is not available: this build of LibTorch is CPU-only",
-                     "use --device cpu");
+    throw UsageError(
+        "device '" + options.device + "' is not available: this build of LibTorch is CPU-only",
+        "use --device cpu");
   }
-  const int64_t threads = bounded_integer("--threads", options.threads, 0, 1024, "0 (auto) to 1024");
-  const int64_t batch_size = bounded_integer("--batch-size", options.batch_size, 1, 65536, "1 to 65536");
+  const int64_t threads =
+      bounded_integer("--threads", options.threads, 0, 1024, "0 (auto) to 1024");
+  const int64_t batch_size =
+      bounded_integer("--batch-size", options.batch_size, 1, 65536, "1 to 65536");
   const int64_t workers_given =
-      options.workers.empty() ? -1 : bounded_integer("--workers", options.workers, -1, 256, "0 to 256");
+      options.workers.empty() ? -1
+                              : bounded_integer("--workers", options.workers, -1, 256, "0 to 256");
   const bool to_stdout = options.output.empty() || options.output == "-";
   const bool jsonl = !to_stdout && is_jsonl_path(options.output);
   if (options.resume && options.force) {
@@ -140,7 +145,7 @@ int run_probe(const RunOptions& options) {
   }
   if ((options.resume || !options.shard.empty()) && !jsonl) {
     throw UsageError(std::string(options.resume ? "--resume" : "--shard") +
-                         " needs a JSON Lines output: -o FILE.jsonl");
+                     " needs a JSON Lines output: -o FILE.jsonl");
   }
   Shard shard = options.shard.empty() ? Shard{} : parse_shard(options.shard);
   std::error_code exists_error;
@@ -193,8 +198,9 @@ int run_probe(const RunOptions& options) {
   control.progress = [&](const RunProgress& p) { progress.update(p); };
   control.stop = [] {
     const int signal = interrupt_signal();
-    return signal == 0 ? StopRequest::kNone
-                       : signal == SIGTERM ? StopRequest::kTerminate : StopRequest::kInterrupt;
+    return signal == 0         ? StopRequest::kNone
+           : signal == SIGTERM ? StopRequest::kTerminate
+                               : StopRequest::kInterrupt;
   };
 
   Output output;
@@ -204,11 +210,13 @@ int run_probe(const RunOptions& options) {
     output.document.emplace(options.output);
   } else {
     JsonlWriter::Options writer_options;
-    writer_options.open = options.force ? JsonlWriter::Open::kOverwrite : JsonlWriter::Open::kCreate;
+    writer_options.open =
+        options.force ? JsonlWriter::Open::kOverwrite : JsonlWriter::Open::kCreate;
     if (options.resume) {
       ResumePoint point = prepare_resume(options.output, probe.header(stimuli, shard), stimuli,
                                          probe.plan(stimuli, shard).order);
-      writer_options.open = point.fresh ? JsonlWriter::Open::kOverwrite : JsonlWriter::Open::kAppend;
+      writer_options.open =
+          point.fresh ? JsonlWriter::Open::kOverwrite : JsonlWriter::Open::kAppend;
       control.resume_from = point.done;
     }
     add_test_kill_hook(writer_options);
@@ -226,8 +234,9 @@ int run_probe(const RunOptions& options) {
     std::vector<std::string> hints;
     if (!e.hint_template().empty()) hints.push_back(e.hint_template());
     if (jsonl) {
-      hints.push_back("the finished batches are kept: rerun the same command with --resume to "
-                      "continue");
+      hints.push_back(
+          "the finished batches are kept: rerun the same command with --resume to "
+          "continue");
     }
     if (e.code() == ExitCode::kStimulus) {
       hints.push_back("give --skip-bad to record unusable stimuli as errors and go on");
@@ -247,14 +256,16 @@ int run_probe(const RunOptions& options) {
 
 CommandAction add_run_command(CLI::App& app) {
   auto options = std::make_shared<RunOptions>();
-  auto* cmd = app.add_subcommand("run", "Probe layers with stimuli and write their responses as JSON");
+  auto* cmd =
+      app.add_subcommand("run", "Probe layers with stimuli and write their responses as JSON");
   cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
   cmd->add_option("stimuli", options->stimuli,
                   "Image files, directories, @LIST files or synthetic specs (uniform:V, "
                   "noise:SEED[,dist=normal], grating:ori=DEG,sf=N,..., each with optional @HxW); "
                   "default uniform:1");
-  cmd->add_option("-l,--layer", options->layers,
-                  "Layer to capture (repeatable): NAME, NAME#i for the i-th call, NAME:in for its input")
+  cmd->add_option(
+         "-l,--layer", options->layers,
+         "Layer to capture (repeatable): NAME, NAME#i for the i-th call, NAME:in for its input")
       ->required()
       ->allow_extra_args(false);
   cmd->add_option("-o,--output", options->output,

@@ -1,8 +1,7 @@
 #include "cli/commands/stimulus_options.h"
 
-#include "torchprobe/numbers.h"
-
 #include "cli/console.h"
+#include "torchprobe/numbers.h"
 #include "torchprobe/stimuli/stimulus_list.h"
 
 namespace torchprobe::cli {

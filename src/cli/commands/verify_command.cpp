@@ -4,14 +4,14 @@
 // program's and to a re-run's; 1 any is not (kDifferent); model, layer and stimulus errors as
 // for `run`.
 #include <iomanip>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands/command.h"
 #include "cli/commands/stimulus_options.h"
 #include "cli/console.h"
-#include "torchprobe/errors.h"
 #include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
 #include "torchprobe/tools/verify.h"
 
 namespace torchprobe::cli {
@@ -55,9 +55,10 @@ void print_table(const VerifyReport& report) {
     name_width = std::max(name_width, c.name.size());
     shape_width = std::max(shape_width, shape_text(c.shape).size());
   }
-  std::cout << std::left << std::setw(int(name_width)) << "capture" << "  "
-            << std::setw(int(shape_width)) << "shape" << "  " << std::setw(30)
-            << "truncated vs untruncated" << "  truncated vs re-run\n";
+  std::cout << std::left << std::setw(int(name_width)) << "capture"
+            << "  " << std::setw(int(shape_width)) << "shape"
+            << "  " << std::setw(30) << "truncated vs untruncated"
+            << "  truncated vs re-run\n";
   for (const auto& c : report.captures) {
     std::cout << std::left << std::setw(int(name_width)) << c.name << "  "
               << std::setw(int(shape_width)) << (c.stimuli ? shape_text(c.shape) : "-") << "  "
@@ -78,7 +79,8 @@ int run_verify(const VerifyCommandOptions& options) {
   VerifyOptions verify;
   verify.layers = options.layers;
   verify.mode = parse_mode(options.mode);
-  if (!options.preprocess.empty()) verify.preprocess.preprocess = parse_normalization(options.preprocess);
+  if (!options.preprocess.empty())
+    verify.preprocess.preprocess = parse_normalization(options.preprocess);
   if (!options.size.empty()) verify.preprocess.size = parse_size(options.size);
   apply_preprocess_options(options.stimulus, verify.preprocess);
   StimulusOptions stimulus_options = options.stimulus;
@@ -102,8 +104,9 @@ int run_verify(const VerifyCommandOptions& options) {
 CommandAction add_verify_command(CLI::App& app) {
   auto options = std::make_shared<VerifyCommandOptions>();
   auto* cmd = app.add_subcommand(
-      "verify", "Check that truncated captures are bitwise identical to the full forward's and "
-                "to a re-run's");
+      "verify",
+      "Check that truncated captures are bitwise identical to the full forward's and "
+      "to a re-run's");
   cmd->add_option("model", options->model, "TorchScript model file (.pt)")->required();
   cmd->add_option("stimuli", options->stimuli,
                   "Stimuli as for run (files, directories, @LIST, synthetic specs), each run as a "

@@ -5,7 +5,8 @@
 // functional code in the parents' forward (GoogLeNet's transform_input, DenseNet's torch.cat,
 // ResNet's `out += identity`). So we edit a copy of the forward graph instead:
 //
-//  1. Every prim::CallMethod names its module by a chain of prim::GetAttr from `self`; replaying the
+//  1. Every prim::CallMethod names its module by a chain of prim::GetAttr from `self`; replaying
+//  the
 //     chain on the live object gives the callee, matched to the requested modules by identity.
 //  2. A call of a requested module's forward gets `aten::clone` of its output inserted right after
 //     it (or of its input right before it, for NAME:in), appended to a per-slot Tensor[] list made
@@ -45,9 +46,9 @@
 #include <unordered_set>
 
 #include "torchprobe/capture/control_flow.h"
-#include "torchprobe/numbers.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
+#include "torchprobe/numbers.h"
 
 namespace torchprobe {
 namespace {
@@ -76,7 +77,8 @@ void drop_needless_clones(const std::shared_ptr<Graph>& graph) {
     if (node->kind() != c10::aten::clone || !node->hasAttribute(kCaptureClone)) continue;
     Value* captured = node->input(0);
     bool written_later = false;
-    for (Node* later = node->next(); later != graph->block()->return_node(); later = later->next()) {
+    for (Node* later = node->next(); later != graph->block()->return_node();
+         later = later->next()) {
       if (alias_db.writesToAlias(later, {captured})) {
         written_later = true;
         break;
@@ -248,8 +250,8 @@ class Rewriter {
     for (Node* node : warnings) node->destroy();
   }
 
-  // Step 4, truncating: drops the top-level nodes after the last one that appends a capture (or holds
-  // one in its blocks), except the tuple of lists that return_lists() put last. Only for a
+  // Step 4, truncating: drops the top-level nodes after the last one that appends a capture (or
+  // holds one in its blocks), except the tuple of lists that return_lists() put last. Only for a
   // truncated program: its output is the lists alone.
   void drop_after_last_capture() {
     Block* top = graph_.block();
@@ -337,7 +339,8 @@ class Rewriter {
       elements.emplace_back(-1, output->type());
     } else if (auto tuple = output->type()->cast<c10::TupleType>()) {
       for (std::size_t i = 0; i < tuple->elements().size(); ++i) {
-        if (tuple->elements()[i]->cast<c10::TensorType>()) elements.emplace_back(int64_t(i), nullptr);
+        if (tuple->elements()[i]->cast<c10::TensorType>())
+          elements.emplace_back(int64_t(i), nullptr);
       }
     }
     if (elements.empty()) {
@@ -538,9 +541,10 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
   for (std::size_t i = 2; i < schema.arguments().size(); ++i) {
     const auto& argument = schema.arguments()[i];
     if (!argument.default_value()) {
-      throw CaptureError(ExitCode::kForward,
-                         "cannot probe model '" + model.path() + "': its forward takes more than "
-                         "one input (argument '" + argument.name() + "' has no default)");
+      throw CaptureError(ExitCode::kForward, "cannot probe model '" + model.path() +
+                                                 "': its forward takes more than "
+                                                 "one input (argument '" +
+                                                 argument.name() + "' has no default)");
     }
     program.default_arguments_.push_back(*argument.default_value());
   }
@@ -579,8 +583,8 @@ std::vector<std::vector<at::Tensor>> CaptureProgram::run_lists(const at::Tensor&
       // (message: the TorchScript traceback, then "RuntimeError: ..."), not as c10::Error.
       throw forward_error(model_path_, expected_input_, input, e,
                           "give an input size the model takes ({size} HxW, or @HxW after a "
-                          "stimulus); 'torchprobe layers " + model_path_ +
-                              " {input_size} CxHxW' tries one");
+                          "stimulus); 'torchprobe layers " +
+                              model_path_ + " {input_size} CxHxW' tries one");
     }
   }
   // NOTE: an untruncated program returns the model's own output after the slots' lists.
@@ -618,7 +622,8 @@ Captures CaptureProgram::run(const at::Tensor& input) const {
   for (const auto& list : lists) calls_per_slot.push_back(list.size());
   Selection selection = select(calls_per_slot);
   Captures result;
-  for (const auto& key : selection.keys) result.captures.push_back({key.name, lists[key.slot][key.call]});
+  for (const auto& key : selection.keys)
+    result.captures.push_back({key.name, lists[key.slot][key.call]});
   result.not_called = std::move(selection.not_called);
   return result;
 }
@@ -642,7 +647,8 @@ AnalysisView build_analysis_view(const Model& model, const std::vector<std::stri
   collect_nodes(view.graph->block(), c10::aten::clone, clones);
   for (Node* clone : clones) {
     if (!clone->hasAttribute(kProbeLayer)) continue;
-    view.points.push_back({clone->s(kProbeLayer), clone->i(kProbeInput) != 0, clone->input(0), clone});
+    view.points.push_back(
+        {clone->s(kProbeLayer), clone->i(kProbeInput) != 0, clone->input(0), clone});
   }
   return view;
 }

@@ -67,7 +67,9 @@ class CaptureProgram {
   const std::shared_ptr<torch::jit::Graph>& graph() const { return graph_; }
   // Where the program branches on the input's values (control_flow.h), or nullopt: found once,
   // when the program is built.
-  const std::optional<std::string>& value_dependent_branch() const { return value_dependent_branch_; }
+  const std::optional<std::string>& value_dependent_branch() const {
+    return value_dependent_branch_;
+  }
   bool truncated() const { return truncated_; }
   // Number of nodes of a kind (e.g. "aten::conv2d") in the program, at any depth.
   std::size_t count_nodes(const std::string& kind) const;
@@ -138,9 +140,9 @@ ForwardError forward_error(const std::string& model_path, const std::string& exp
 struct AnalysisView {
   struct Point {
     std::string layer;
-    bool input;               // the call's input (else its output)
-    torch::jit::Value* value; // the captured value in the graph
-    torch::jit::Node* clone;  // the inserted clone (not part of the model's computation)
+    bool input;                // the call's input (else its output)
+    torch::jit::Value* value;  // the captured value in the graph
+    torch::jit::Node* clone;   // the inserted clone (not part of the model's computation)
   };
   std::shared_ptr<torch::jit::Graph> graph;
   std::vector<Point> points;  // in graph order

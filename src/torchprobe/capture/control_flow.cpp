@@ -17,7 +17,8 @@ constexpr int kMaxDepth = 64;
 
 bool holds_tensor(const c10::TypePtr& type) {
   if (type->cast<c10::TensorType>()) return true;
-  if (auto optional = type->cast<c10::OptionalType>()) return holds_tensor(optional->getElementType());
+  if (auto optional = type->cast<c10::OptionalType>())
+    return holds_tensor(optional->getElementType());
   if (auto list = type->cast<c10::ListType>()) return holds_tensor(list->getElementType());
   if (auto tuple = type->cast<c10::TupleType>()) {
     for (const auto& element : tuple->elements()) {
@@ -30,11 +31,26 @@ bool holds_tensor(const c10::TypePtr& type) {
 // Ops that read a tensor's metadata, never its values.
 bool reads_metadata_only(c10::Symbol kind) {
   static const std::set<std::string> kinds = {
-      "aten::dim",      "aten::size",         "aten::len",         "aten::numel",
-      "prim::shape",    "prim::dtype",        "prim::device",      "prim::layout",
-      "prim::is_cuda",  "prim::requires_grad", "aten::is_floating_point", "aten::is_complex",
-      "aten::__is__",   "aten::__isnot__",    "aten::get_device",  "prim::is_quantized",
-      "prim::is_sparse", "prim::is_mkldnn",   "prim::is_meta",     "aten::format",
+      "aten::dim",
+      "aten::size",
+      "aten::len",
+      "aten::numel",
+      "prim::shape",
+      "prim::dtype",
+      "prim::device",
+      "prim::layout",
+      "prim::is_cuda",
+      "prim::requires_grad",
+      "aten::is_floating_point",
+      "aten::is_complex",
+      "aten::__is__",
+      "aten::__isnot__",
+      "aten::get_device",
+      "prim::is_quantized",
+      "prim::is_sparse",
+      "prim::is_mkldnn",
+      "prim::is_meta",
+      "aten::format",
       "aten::str",
   };
   return kinds.count(kind.toQualString()) > 0;
@@ -139,7 +155,8 @@ class Search {
     return false;
   }
 
-  // A block parameter: a method's argument (look in the caller) or a loop's counter / carried value.
+  // A block parameter: a method's argument (look in the caller) or a loop's counter / carried
+  // value.
   bool parameter_depends(Value* value, const Frame* frame, int depth) {
     Block* block = value->node()->owningBlock();
     Node* owner = block ? block->owningNode() : nullptr;

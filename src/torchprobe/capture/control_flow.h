@@ -7,10 +7,10 @@
 //
 // Such control flow (`if x.sum() > t:`, `while y.max() > 0:`) is decided once per forward. A hook
 // run, one stimulus per forward, decides it per stimulus; a batch decides it for all its stimuli.
+#include <torch/csrc/jit/ir/ir.h>
+
 #include <optional>
 #include <string>
-
-#include <torch/csrc/jit/ir/ir.h>
 
 namespace torchprobe {
 

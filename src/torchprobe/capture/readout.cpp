@@ -46,11 +46,16 @@ Readout Readout::parse(const std::string& text) {
 
 std::string Readout::to_string() const {
   switch (kind_) {
-    case Kind::kCenter: return "center";
-    case Kind::kAt: return "at:" + std::to_string(y_) + "," + std::to_string(x_);
-    case Kind::kMean: return "mean";
-    case Kind::kMax: return "max";
-    case Kind::kFull: return "full";
+    case Kind::kCenter:
+      return "center";
+    case Kind::kAt:
+      return "at:" + std::to_string(y_) + "," + std::to_string(x_);
+    case Kind::kMean:
+      return "mean";
+    case Kind::kMax:
+      return "max";
+    case Kind::kFull:
+      return "full";
   }
   return "?";
 }
@@ -68,8 +73,8 @@ Response Readout::apply(const at::Tensor& capture, int64_t n, const std::string&
     if (kind_ == Kind::kAt) throw spatial_error("at:Y,X needs an (N,C,H,W) map");
     response.values = item;
   } else if (rank == 3 || rank == 4) {
-    std::vector<int64_t> spatial_dims = rank == 4 ? std::vector<int64_t>{1, 2}
-                                                  : std::vector<int64_t>{1};
+    std::vector<int64_t> spatial_dims =
+        rank == 4 ? std::vector<int64_t>{1, 2} : std::vector<int64_t>{1};
     switch (kind_) {
       case Kind::kCenter:
         if (rank == 4) {

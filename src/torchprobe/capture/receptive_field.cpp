@@ -72,8 +72,9 @@ class NanProbe {
   // The input's pixels in `box`, NaN elsewhere in `window`: [1, C, window height, width].
   at::Tensor with_nan_outside(const Box& box, const Box& window) const {
     using at::indexing::Slice;
-    at::Tensor x = at::full({input_.size(0), input_.size(1), window.y1 - window.y0, window.x1 - window.x0},
-                            std::numeric_limits<float>::quiet_NaN(), input_.options());
+    at::Tensor x =
+        at::full({input_.size(0), input_.size(1), window.y1 - window.y0, window.x1 - window.x0},
+                 std::numeric_limits<float>::quiet_NaN(), input_.options());
     x.index_put_({Slice(), Slice(), Slice(box.y0 - window.y0, box.y1 - window.y0),
                   Slice(box.x0 - window.x0, box.x1 - window.x0)},
                  input_.index({Slice(), Slice(), Slice(box.y0, box.y1), Slice(box.x0, box.x1)}));
@@ -108,7 +109,10 @@ template <typename Fits>
 int64_t search_max(int64_t low, int64_t high, Fits fits) {
   while (low < high) {
     int64_t mid = low + (high - low + 1) / 2;
-    if (fits(mid)) low = mid; else high = mid - 1;
+    if (fits(mid))
+      low = mid;
+    else
+      high = mid - 1;
   }
   return low;
 }
@@ -151,8 +155,8 @@ bool too_big(const Box& b, const Size2& input) {
 // position). The top and left sides move in steps of the stride: the crop's origin is rounded
 // down to a multiple of it anyway.
 template <typename Test>
-std::optional<Box> smallest_box(const Box& units, int64_t stride, const Size2& input, Test finite_outside,
-                                std::string& reason) {
+std::optional<Box> smallest_box(const Box& units, int64_t stride, const Size2& input,
+                                Test finite_outside, std::string& reason) {
   if (too_big(units, input)) {
     reason = "the receptive field covers most of the input: the units read out cover most of it";
     return std::nullopt;
@@ -162,12 +166,15 @@ std::optional<Box> smallest_box(const Box& units, int64_t stride, const Size2& i
     Box grown = expanded(units, margin, input);
     if (too_big(grown, input)) {
       // The largest box around the units that could still be worth cropping.
-      int64_t fits = search_max(0, margin, [&](int64_t m) { return !too_big(expanded(units, m, input), input); });
+      int64_t fits = search_max(
+          0, margin, [&](int64_t m) { return !too_big(expanded(units, m, input), input); });
       grown = expanded(units, fits, input);
       if (!finite_outside(grown)) {
-        reason = "the receptive field covers most of the input: the units depend on pixels outside the " +
-                 std::to_string(grown.y1 - grown.y0) + "x" + std::to_string(grown.x1 - grown.x0) +
-                 " box around them (of " + to_string(input) + ")";
+        reason =
+            "the receptive field covers most of the input: the units depend on pixels outside "
+            "the " +
+            std::to_string(grown.y1 - grown.y0) + "x" + std::to_string(grown.x1 - grown.x0) +
+            " box around them (of " + to_string(input) + ")";
         return std::nullopt;
       }
       box = grown;
@@ -179,13 +186,18 @@ std::optional<Box> smallest_box(const Box& units, int64_t stride, const Size2& i
     }
   }
   box.y0 = stride * search_max(box.y0 / stride, units.y0 / stride, [&](int64_t k) {
-             return finite_outside(Box{k * stride, box.y1, box.x0, box.x1}); });
+             return finite_outside(Box{k * stride, box.y1, box.x0, box.x1});
+           });
   box.x0 = stride * search_max(box.x0 / stride, units.x0 / stride, [&](int64_t k) {
-             return finite_outside(Box{box.y0, box.y1, k * stride, box.x1}); });
-  box.y1 = input.height - search_max(input.height - box.y1, input.height - units.y1, [&](int64_t v) {
-             return finite_outside(Box{box.y0, input.height - v, box.x0, box.x1}); });
+             return finite_outside(Box{box.y0, box.y1, k * stride, box.x1});
+           });
+  box.y1 =
+      input.height - search_max(input.height - box.y1, input.height - units.y1, [&](int64_t v) {
+        return finite_outside(Box{box.y0, input.height - v, box.x0, box.x1});
+      });
   box.x1 = input.width - search_max(input.width - box.x1, input.width - units.x1, [&](int64_t v) {
-             return finite_outside(Box{box.y0, box.y1, box.x0, input.width - v}); });
+             return finite_outside(Box{box.y0, box.y1, box.x0, input.width - v});
+           });
   return box;
 }
 
@@ -200,8 +212,7 @@ CropPlan inactive(CropPlan plan, std::string reason) {
 // not used when a capture is not a spatial map.
 std::optional<std::string> read_targets(const Captures& full, const Readout& readout,
                                         const Size2& input, CropPlan& plan,
-                                        std::map<std::string, int64_t>& strides,
-                                        int64_t& stride) {
+                                        std::map<std::string, int64_t>& strides, int64_t& stride) {
   for (const auto& capture : full.captures) {
     if (capture.value.dim() != 4) {
       return "layer '" + capture.name + "' is not a spatial map";
@@ -299,7 +310,9 @@ std::optional<std::string> verify_crop(const CaptureProgram& program, const at::
     double scale = std::max(1e-30, big.abs().max().item<double>());
     double diff = (big.index({Slice(), Slice(), t.y, t.x}) -
                    small.index({Slice(), Slice(), t.crop_y, t.crop_x}))
-                      .abs().max().item<double>();
+                      .abs()
+                      .max()
+                      .item<double>();
     plan.max_verified_difference = std::max(plan.max_verified_difference, diff / scale);
     if (!(diff <= 1e-5 * scale)) {  // NaN differs too
       return "layer '" + name + "': cropped and full responses differ (" + std::to_string(diff) +
@@ -320,8 +333,11 @@ Response CropPlan::read(const Capture& capture, int64_t n) const {
   Response response;
   response.shape = t.full_shape;
   response.index = {t.y, t.x};
-  response.values = capture.value.select(0, n).select(2, t.crop_x).select(1, t.crop_y)
-                        .to(at::kFloat).contiguous();
+  response.values = capture.value.select(0, n)
+                        .select(2, t.crop_x)
+                        .select(1, t.crop_y)
+                        .to(at::kFloat)
+                        .contiguous();
   return response;
 }
 

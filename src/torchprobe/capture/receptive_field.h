@@ -14,12 +14,12 @@
 // propagates through convolutions (even with zero weights), BatchNorm, ReLU, max and average
 // pooling, so a finite unit cannot depend on a NaN pixel. The search's runs are on a window of
 // the input around each box (a NaN frame one stride wide), which is cheap; the box it finds must
-// pass the test on the whole input too, else the search is repeated on the whole input. The crop is that box with its origin
-// moved down to a multiple of the deepest layer's cumulative stride, so every layer's output grid
-// stays aligned with the uncropped one. Whatever the analysis says, the plan is only used after
-// cropped and full computations agree on random inputs (within 1e-5 of the layer's largest
-// magnitude: convolution algorithms picked for another input size change the last bits);
-// otherwise it is inactive and `reason` says why.
+// pass the test on the whole input too, else the search is repeated on the whole input. The crop is
+// that box with its origin moved down to a multiple of the deepest layer's cumulative stride, so
+// every layer's output grid stays aligned with the uncropped one. Whatever the analysis says, the
+// plan is only used after cropped and full computations agree on random inputs (within 1e-5 of the
+// layer's largest magnitude: convolution algorithms picked for another input size change the last
+// bits); otherwise it is inactive and `reason` says why.
 #include <ATen/ATen.h>
 
 #include <map>
@@ -35,8 +35,8 @@ namespace torchprobe {
 
 struct CropPlan {
   bool active = false;
-  std::string reason;  // why it is inactive
-  Size2 input{0, 0};   // the input size the plan is for
+  std::string reason;                             // why it is inactive
+  Size2 input{0, 0};                              // the input size the plan is for
   int64_t y0 = 0, x0 = 0, height = 0, width = 0;  // the crop box
   double max_verified_difference = 0;
 

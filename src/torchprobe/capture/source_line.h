@@ -2,9 +2,9 @@
 // Where a TorchScript graph node comes from, for messages: the saved code's file and line.
 //
 //   source_line(node)  // "googlenet.py:39: _2 = torch.unsqueeze(torch.select(...), 1)"
-#include <string>
-
 #include <torch/csrc/jit/ir/ir.h>
+
+#include <string>
 
 namespace torchprobe {
 

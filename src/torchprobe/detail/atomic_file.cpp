@@ -1,13 +1,12 @@
 #include "torchprobe/detail/atomic_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <streambuf>
+#include <unistd.h>
 #include <vector>
 
 #include "torchprobe/errors.h"
@@ -81,8 +80,9 @@ AtomicFile::AtomicFile(std::string destination)
   std::error_code error;
   fs::file_status status = fs::status(dest, error);
   if (!error && fs::is_directory(status)) {
-    throw OutputError(ExitCode::kOutput, "cannot write output '" + destination_ +
-                      "': it is a directory", "give a file name, e.g. -o DIR/out.json");
+    throw OutputError(ExitCode::kOutput,
+                      "cannot write output '" + destination_ + "': it is a directory",
+                      "give a file name, e.g. -o DIR/out.json");
   }
   direct_ = !error && fs::exists(status) && !fs::is_regular_file(status);
   std::string name = "." + dest.filename().string() + ".tmp." + std::to_string(::getpid());

@@ -15,10 +15,10 @@
 //     c10::WarningUtils::WarningHandlerGuard in 2.x.
 #pragma once
 
-#include <string>
-
 #include <c10/util/Exception.h>
 #include <torch/version.h>
+
+#include <string>
 
 namespace torchprobe::compat {
 

@@ -1,12 +1,11 @@
 #include "torchprobe/detail/sha256.h"
 
-#include <cpuid.h>
-#include <immintrin.h>
-
 #include <algorithm>
 #include <array>
+#include <cpuid.h>
 #include <cstring>
 #include <fstream>
+#include <immintrin.h>
 #include <stdexcept>
 #include <vector>
 
@@ -38,23 +37,27 @@ bool cpu_has_sha_ni() {
 
 // Intel's SHA-NI sequence: the state is kept as ABEF / CDGH, each sha256rnds2 does two rounds,
 // and message group g + 1 is completed (sha256msg1/msg2) while group g's rounds run.
-__attribute__((target("sha,sse4.1,ssse3")))
-void compress_sha_ni(uint32_t state[8], const uint8_t* data, std::size_t blocks) {
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(uint32_t state[8],
+                                                                 const uint8_t* data,
+                                                                 std::size_t blocks) {
   const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
   __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
   __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
-  tmp = _mm_shuffle_epi32(tmp, 0xB1);            // CDAB
-  state1 = _mm_shuffle_epi32(state1, 0x1B);      // EFGH
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);                // CDAB
+  state1 = _mm_shuffle_epi32(state1, 0x1B);          // EFGH
   __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  // ABEF
-  state1 = _mm_blend_epi16(state1, tmp, 0xF0);   // CDGH
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);       // CDGH
   for (std::size_t b = 0; b < blocks; ++b, data += 64) {
     const __m128i abef = state0, cdgh = state1;
     __m128i msg[4];
     for (int g = 0; g < 16; ++g) {
       if (g < 4) {
-        msg[g] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), byte_swap);
+        msg[g] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)),
+                                  byte_swap);
       }
-      __m128i m = _mm_add_epi32(msg[g % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRoundConstants[std::size_t(4 * g)])));
+      __m128i m = _mm_add_epi32(
+          msg[g % 4],
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRoundConstants[std::size_t(4 * g)])));
       state1 = _mm_sha256rnds2_epu32(state1, state0, m);
       if (g >= 3 && g <= 14) {  // complete group g + 1
         __m128i& next = msg[(g + 1) % 4];
@@ -70,10 +73,10 @@ void compress_sha_ni(uint32_t state[8], const uint8_t* data, std::size_t blocks)
     state0 = _mm_add_epi32(state0, abef);
     state1 = _mm_add_epi32(state1, cdgh);
   }
-  tmp = _mm_shuffle_epi32(state0, 0x1B);         // FEBA
-  state1 = _mm_shuffle_epi32(state1, 0xB1);      // DCHG
-  state0 = _mm_blend_epi16(tmp, state1, 0xF0);   // DCBA
-  state1 = _mm_alignr_epi8(state1, tmp, 8);      // ABEF
+  tmp = _mm_shuffle_epi32(state0, 0x1B);        // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);     // DCHG
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);  // DCBA
+  state1 = _mm_alignr_epi8(state1, tmp, 8);     // ABEF
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), state0);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
 }
@@ -151,10 +154,23 @@ class Sha256 {
       uint32_t s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
       uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
       uint32_t t2 = s0 + maj;
-      h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+      h = g;
+      g = f;
+      f = e;
+      e = d + t1;
+      d = c;
+      c = b;
+      b = a;
+      a = t1 + t2;
     }
-    state_[0] += a; state_[1] += b; state_[2] += c; state_[3] += d;
-    state_[4] += e; state_[5] += f; state_[6] += g; state_[7] += h;
+    state_[0] += a;
+    state_[1] += b;
+    state_[2] += c;
+    state_[3] += d;
+    state_[4] += e;
+    state_[5] += f;
+    state_[6] += g;
+    state_[7] += h;
   }
 
   std::array<uint32_t, 8> state_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,

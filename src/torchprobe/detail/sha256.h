@@ -1,7 +1,8 @@
 #pragma once
 // SHA-256 of files and byte strings, as lowercase hex.
 //
-//   std::string digest = torchprobe::sha256_file("model.pt");  // throws std::runtime_error if unreadable
+//   std::string digest = torchprobe::sha256_file("model.pt");  // throws std::runtime_error if
+//   unreadable
 #include <cstdint>
 #include <string>
 

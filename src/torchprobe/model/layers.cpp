@@ -116,7 +116,8 @@ std::vector<LayerInfo> list_layers(Model& model,
   for (const auto& layer : layers) names.push_back(layer.name);
   std::vector<int64_t> shape = {1};
   shape.insert(shape.end(), input_size->begin(), input_size->end());
-  CaptureProgram program = CaptureProgram::build(model, names, CaptureOptions{/*truncate=*/false, /*skip_non_tensor=*/true});
+  CaptureProgram program = CaptureProgram::build(
+      model, names, CaptureOptions{/*truncate=*/false, /*skip_non_tensor=*/true});
   Captures captures;
   try {
     captures = program.run(at::ones(shape, at::kFloat));
@@ -138,7 +139,8 @@ std::vector<LayerInfo> list_layers(Model& model,
       base.resize(hash);
     }
     LayerInfo& layer = layers[index.at(base)];
-    if (int64_t(layer.output_shapes.size()) <= call) layer.output_shapes.resize(std::size_t(call) + 1);
+    if (int64_t(layer.output_shapes.size()) <= call)
+      layer.output_shapes.resize(std::size_t(call) + 1);
     layer.output_shapes[std::size_t(call)].push_back(capture.value.sizes().vec());
     layer.calls = int64_t(layer.output_shapes.size());
   }

@@ -1,16 +1,15 @@
 #include "torchprobe/model/model.h"
 
-#include <caffe2/serialize/inline_container.h>
-#include <sys/stat.h>
-
 #include <algorithm>
+#include <caffe2/serialize/inline_container.h>
 #include <fstream>
 #include <future>
+#include <sys/stat.h>
 #include <unordered_set>
 
+#include "torchprobe/detail/sha256.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
-#include "torchprobe/detail/sha256.h"
 
 namespace torchprobe {
 namespace {
@@ -145,9 +144,12 @@ Mode parse_mode(const std::string& text) {
 
 std::string to_string(Mode mode) {
   switch (mode) {
-    case Mode::kEval: return "eval";
-    case Mode::kTrain: return "train";
-    case Mode::kAsSaved: return "as-saved";
+    case Mode::kEval:
+      return "eval";
+    case Mode::kTrain:
+      return "train";
+    case Mode::kAsSaved:
+      return "as-saved";
   }
   return "?";
 }
@@ -158,7 +160,8 @@ Model Model::load(const std::string& path) {
   model.path_ = path;
   torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
   // Hashing a large model file takes about as long as loading it: do both at once.
-  std::future<std::string> digest = std::async(std::launch::async, [path] { return sha256_file(path); });
+  std::future<std::string> digest =
+      std::async(std::launch::async, [path] { return sha256_file(path); });
   try {
     model.module_ = torch::jit::load(path, c10::nullopt, extra);
   } catch (const c10::Error& e) {
@@ -235,7 +238,8 @@ const ModuleEntry& Model::find(const std::string& name) const {
 
 std::vector<std::string> Model::closest_names(const std::string& name, std::size_t count) const {
   std::vector<std::pair<std::size_t, std::string>> scored;
-  for (const auto& entry : modules_) scored.emplace_back(edit_distance(name, entry.name), entry.name);
+  for (const auto& entry : modules_)
+    scored.emplace_back(edit_distance(name, entry.name), entry.name);
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> out;

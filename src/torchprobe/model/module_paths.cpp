@@ -37,9 +37,7 @@ c10::intrusive_ptr<c10::ivalue::Object> resolve_object(
   return follow_chain(root, *chain);
 }
 
-bool is_forward_method(const std::string& name) {
-  return name.rfind("forward", 0) == 0;
-}
+bool is_forward_method(const std::string& name) { return name.rfind("forward", 0) == 0; }
 
 std::string readable_type_name(const c10::ClassTypePtr& type) {
   if (!type || !type->name()) return "";

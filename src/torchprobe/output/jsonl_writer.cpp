@@ -1,15 +1,14 @@
 #include "torchprobe/output/jsonl_writer.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include "torchprobe/detail/atomic_file.h"
-#include "torchprobe/errors.h"
 #include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
 
 namespace torchprobe {
 namespace {
@@ -34,9 +33,15 @@ JsonlWriter::JsonlWriter(std::string path, Options options)
     : path_(std::move(path)), options_(std::move(options)) {
   int flags = O_WRONLY | O_CLOEXEC | O_CREAT;
   switch (options_.open) {
-    case Open::kCreate: flags |= O_EXCL; break;
-    case Open::kOverwrite: flags |= O_TRUNC; break;
-    case Open::kAppend: flags |= O_APPEND; break;
+    case Open::kCreate:
+      flags |= O_EXCL;
+      break;
+    case Open::kOverwrite:
+      flags |= O_TRUNC;
+      break;
+    case Open::kAppend:
+      flags |= O_APPEND;
+      break;
   }
   fd_ = ::open(path_.c_str(), flags, 0644);
   if (fd_ < 0) {

@@ -23,11 +23,11 @@
 #include <string>
 #include <vector>
 
-#include "torchprobe/results/diff.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/model.h"
-#include "torchprobe/run/probe.h"
+#include "torchprobe/results/diff.h"
 #include "torchprobe/results/results_reader.h"
+#include "torchprobe/run/probe.h"
 
 namespace torchprobe {
 

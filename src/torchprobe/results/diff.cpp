@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "torchprobe/errors.h"
 #include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
 
 namespace torchprobe {
 namespace {
@@ -24,9 +24,7 @@ std::string number_text(double value) {
   return text;
 }
 
-std::string json_text(const json& value) {
-  return value.is_null() ? "(none)" : dump_json(value);
-}
+std::string json_text(const json& value) { return value.is_null() ? "(none)" : dump_json(value); }
 
 // The tolerance rule with the given names or numbers for its terms; the scaled term only when set.
 std::string tolerance_rule(const Tolerance& tolerance, const std::string& atol,
@@ -68,8 +66,10 @@ std::string position_text(const ValueLocation& at) {
 
 json location_json(const std::optional<ValueLocation>& at) {
   if (!at) return nullptr;
-  json out = {{"stimulus", at->stimulus},   {"layer", at->layer},
-              {"index", at->index},         {"position", at->position},
+  json out = {{"stimulus", at->stimulus},
+              {"layer", at->layer},
+              {"index", at->index},
+              {"position", at->position},
               {"baseline", number_json(at->baseline)},
               {"candidate", number_json(at->candidate)},
               {"abs_error", number_json(at->abs_error)}};
@@ -123,7 +123,8 @@ class Differ {
  public:
   Differ(const Results& baseline, const Results& candidate, const Tolerance& tolerance)
       : baseline_(baseline), candidate_(candidate), tolerance_(tolerance) {
-    report_.baseline = {baseline.path, to_string(baseline.format), int64_t(baseline.records.size())};
+    report_.baseline = {baseline.path, to_string(baseline.format),
+                        int64_t(baseline.records.size())};
     report_.candidate = {candidate.path, to_string(candidate.format),
                          int64_t(candidate.records.size())};
     report_.tolerance = tolerance;
@@ -370,8 +371,8 @@ class Differ {
     for (std::size_t i = 0; i < a.size(); ++i) {
       const bool nan_a = std::isnan(a[i]), nan_b = std::isnan(b[i]);
       if (nan_a && nan_b) continue;
-      double error = nan_a || nan_b ? std::numeric_limits<double>::infinity()
-                                    : std::fabs(b[i] - a[i]);
+      double error =
+          nan_a || nan_b ? std::numeric_limits<double>::infinity() : std::fabs(b[i] - a[i]);
       bool outside = !(error <= allowed + tolerance_.rtol * std::fabs(a[i]));
       if (error == 0 && !outside) continue;  // neither a maximum nor out of tolerance
       ValueLocation at = location(i, error);
@@ -423,15 +424,17 @@ class Differ {
     json layers = field(baseline_.header, "layers");
     if (layers.is_array()) {
       for (const auto& layer : layers) {
-        if (layer.is_string()) requested.emplace(module_of(layer.get<std::string>()), requested.size());
+        if (layer.is_string())
+          requested.emplace(module_of(layer.get<std::string>()), requested.size());
       }
     }
     auto rank = [&](const LayerSummary& l) {
       auto found = requested.find(module_of(l.layer));
       return found == requested.end() ? requested.size() : found->second;
     };
-    std::stable_sort(report_.layers.begin(), report_.layers.end(),
-                     [&](const LayerSummary& a, const LayerSummary& b) { return rank(a) < rank(b); });
+    std::stable_sort(
+        report_.layers.begin(), report_.layers.end(),
+        [&](const LayerSummary& a, const LayerSummary& b) { return rank(a) < rank(b); });
   }
 
   const Results& baseline_;
@@ -560,18 +563,30 @@ void write_result_line(std::ostream& out, const DiffReport& report) {
 
 std::string to_string(Difference::Kind kind) {
   switch (kind) {
-    case Difference::Kind::kHeader: return "header";
-    case Difference::Kind::kMissingStimulus: return "missing_stimulus";
-    case Difference::Kind::kExtraStimulus: return "extra_stimulus";
-    case Difference::Kind::kStimulusError: return "stimulus_error";
-    case Difference::Kind::kInputShape: return "input_shape";
-    case Difference::Kind::kNotCalled: return "not_called";
-    case Difference::Kind::kMissingLayer: return "missing_layer";
-    case Difference::Kind::kExtraLayer: return "extra_layer";
-    case Difference::Kind::kShape: return "shape";
-    case Difference::Kind::kIndex: return "index";
-    case Difference::Kind::kValueCount: return "value_count";
-    case Difference::Kind::kValues: return "values";
+    case Difference::Kind::kHeader:
+      return "header";
+    case Difference::Kind::kMissingStimulus:
+      return "missing_stimulus";
+    case Difference::Kind::kExtraStimulus:
+      return "extra_stimulus";
+    case Difference::Kind::kStimulusError:
+      return "stimulus_error";
+    case Difference::Kind::kInputShape:
+      return "input_shape";
+    case Difference::Kind::kNotCalled:
+      return "not_called";
+    case Difference::Kind::kMissingLayer:
+      return "missing_layer";
+    case Difference::Kind::kExtraLayer:
+      return "extra_layer";
+    case Difference::Kind::kShape:
+      return "shape";
+    case Difference::Kind::kIndex:
+      return "index";
+    case Difference::Kind::kValueCount:
+      return "value_count";
+    case Difference::Kind::kValues:
+      return "values";
   }
   return "?";
 }
@@ -579,8 +594,8 @@ std::string to_string(Difference::Kind kind) {
 std::string Difference::message() const {
   std::string where = "stimulus " + quoted(stimulus);
   if (!layer.empty()) where += " layer " + quoted(layer);
-  const std::string both =
-      ": " + json_text(baseline) + " in the baseline, " + json_text(candidate) + " in the candidate";
+  const std::string both = ": " + json_text(baseline) + " in the baseline, " +
+                           json_text(candidate) + " in the candidate";
   switch (kind) {
     case Kind::kHeader:
       return "header field " + quoted(layer) + " differs" + both;
@@ -653,7 +668,8 @@ DiffReport diff_results(const Results& baseline, const Results& candidate,
                         const Tolerance& tolerance) {
   for (double t : {tolerance.rtol, tolerance.atol, tolerance.scale_tol}) {
     if (!(t >= 0) || !std::isfinite(t)) {
-      throw UsageError("bad tolerance: {rtol}, {atol} and {scale_tol} must be finite and not negative");
+      throw UsageError(
+          "bad tolerance: {rtol}, {atol} and {scale_tol} must be finite and not negative");
     }
   }
   return Differ(baseline, candidate, tolerance).run();

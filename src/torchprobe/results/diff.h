@@ -8,15 +8,17 @@
 //
 // Tolerance (numpy.isclose with the baseline as reference, plus a term scaled to the response): a
 // value is within tolerance when
-//     |candidate - baseline| <= atol + rtol * |baseline| + scale_tol * max |baseline of the response|
+//     |candidate - baseline| <= atol + rtol * |baseline| + scale_tol * max |baseline of the
+//     response|
 // with defaults rtol = 1e-5, atol = 1e-6, scale_tol = 0 (float32 has 24 bits, about 6e-8
 // relative; a re-run of the same model in another LibTorch build or on another CPU typically
 // stays within 1e-5 relative). scale_tol is for goldens checked on other CPUs: the rounding of a
 // sum computed in another order grows with the magnitude of the terms summed, so a small value in
 // a layer of large ones moves by a fraction of the layer's magnitude, not of its own (resnet18's
-// layer4 under AVX2 vs AVX-512 kernels: up to 6e-6 of the response's largest magnitude). NaN equals NaN (the files write NaN and infinities as null); NaN against a number is
-// out of tolerance with an infinite error. The relative error |candidate - baseline| / |baseline|
-// is only defined where the baseline is not 0; those values do not count towards max_rel_error.
+// layer4 under AVX2 vs AVX-512 kernels: up to 6e-6 of the response's largest magnitude). NaN equals
+// NaN (the files write NaN and infinities as null); NaN against a number is out of tolerance with
+// an infinite error. The relative error |candidate - baseline| / |baseline| is only defined where
+// the baseline is not 0; those values do not count towards max_rel_error.
 //
 // What counts as a difference (and makes `torchprobe diff` exit 1): a stimulus or a layer present
 // in one output only; a stimulus that failed in one output only; a changed input shape, capture
@@ -28,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "torchprobe/results/results_reader.h"
 #include "torchprobe/errors.h"
+#include "torchprobe/results/results_reader.h"
 
 namespace torchprobe {
 
@@ -46,12 +48,12 @@ struct Tolerance {
 struct ValueLocation {
   std::string stimulus;
   std::string layer;
-  int64_t index = 0;               // flat (row-major) index into the response's values
-  std::vector<int64_t> position;   // the same as an index into the values' dimensions
+  int64_t index = 0;              // flat (row-major) index into the response's values
+  std::vector<int64_t> position;  // the same as an index into the values' dimensions
   double baseline = 0;
   double candidate = 0;
-  double abs_error = 0;            // inf when exactly one of the two is NaN
-  std::optional<double> rel_error; // none where the baseline is 0
+  double abs_error = 0;             // inf when exactly one of the two is NaN
+  std::optional<double> rel_error;  // none where the baseline is 0
   // The channel: the first coordinate of the values (every readout puts channels first).
   std::optional<int64_t> channel() const {
     return position.empty() ? std::nullopt : std::optional<int64_t>(position[0]);
@@ -66,20 +68,20 @@ struct Difference {
     kStimulusError,    // a record is an error record ({"id", "error"}) in one output only
     kInputShape,
     kNotCalled,
-    kMissingLayer,     // a response in the baseline only
-    kExtraLayer,       // a response in the candidate only
-    kShape,            // the captured tensor's shape
-    kIndex,            // the readout position
-    kValueCount,       // values of different dimensions (e.g. another readout)
-    kValues,           // values out of tolerance
+    kMissingLayer,  // a response in the baseline only
+    kExtraLayer,    // a response in the candidate only
+    kShape,         // the captured tensor's shape
+    kIndex,         // the readout position
+    kValueCount,    // values of different dimensions (e.g. another readout)
+    kValues,        // values out of tolerance
   };
   Kind kind = Kind::kValues;
-  std::string stimulus;  // empty for header differences
-  std::string layer;     // response name, or the header field for kHeader
-  nlohmann::json baseline;   // what differs: the shape, index, ... (null when absent)
+  std::string stimulus;     // empty for header differences
+  std::string layer;        // response name, or the header field for kHeader
+  nlohmann::json baseline;  // what differs: the shape, index, ... (null when absent)
   nlohmann::json candidate;
-  int64_t values = 0;            // kValues: values compared
-  int64_t out_of_tolerance = 0;  // kValues: how many of them are out of tolerance
+  int64_t values = 0;                  // kValues: values compared
+  int64_t out_of_tolerance = 0;        // kValues: how many of them are out of tolerance
   std::optional<ValueLocation> worst;  // kValues: the out-of-tolerance value of largest error
 
   std::string message() const;  // one line, e.g. "stimulus 'noise:7' layer 'conv1': shape ..."
@@ -90,12 +92,12 @@ std::string to_string(Difference::Kind kind);  // "values", "missing_layer", ...
 // Per response name, over all stimuli.
 struct LayerSummary {
   std::string layer;
-  int64_t responses = 0;             // stimuli in which both outputs have this response
-  int64_t responses_different = 0;   // ... and they differ in any way
-  int64_t values = 0;                // values compared
+  int64_t responses = 0;            // stimuli in which both outputs have this response
+  int64_t responses_different = 0;  // ... and they differ in any way
+  int64_t values = 0;               // values compared
   int64_t out_of_tolerance = 0;
-  bool missing = false;              // in no candidate record at all
-  bool extra = false;                // in no baseline record at all
+  bool missing = false;  // in no candidate record at all
+  bool extra = false;    // in no baseline record at all
   std::optional<ValueLocation> max_abs;
   std::optional<ValueLocation> max_rel;
 };

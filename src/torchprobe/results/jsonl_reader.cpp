@@ -52,8 +52,9 @@ nlohmann::json JsonlReader::parse_header(const std::string& line) const {
 bool is_jsonl_path(const std::string& path) {
   const std::string ext = ".jsonl";
   if (path.size() < ext.size()) return false;
-  return std::equal(ext.begin(), ext.end(), path.end() - ext.size(),
-                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+  return std::equal(ext.begin(), ext.end(), path.end() - ext.size(), [](char a, char b) {
+    return a == std::tolower(static_cast<unsigned char>(b));
+  });
 }
 
 }  // namespace torchprobe

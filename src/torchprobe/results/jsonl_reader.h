@@ -2,13 +2,13 @@
 // Reading a JSON Lines output one line at a time, in flat memory, as resuming and merging need it
 // (results_reader.h reads a whole file into memory and rejects a torn last line).
 //
-//   torchprobe::JsonlReader in("part-1-of-4.jsonl");       // throws ResultsFormatError if unreadable
-//   std::string line;
-//   while (in.next_line(line)) {
+//   torchprobe::JsonlReader in("part-1-of-4.jsonl");       // throws ResultsFormatError if
+//   unreadable std::string line; while (in.next_line(line)) {
 //     nlohmann::json record = in.parse_object(line);        // throws ResultsFormatError
 //   }
-//   in.torn();            // the file ended in a line without '\n' (not returned: a killed writer's)
-//   in.complete_bytes();  // where the complete lines end: the length to cut a torn file to
+//   in.torn();            // the file ended in a line without '\n' (not returned: a killed
+//   writer's) in.complete_bytes();  // where the complete lines end: the length to cut a torn file
+//   to
 #include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>

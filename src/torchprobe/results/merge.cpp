@@ -6,11 +6,11 @@
 #include <queue>
 
 #include "torchprobe/detail/atomic_file.h"
-#include "torchprobe/errors.h"
 #include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
 #include "torchprobe/output/json_document_writer.h"
-#include "torchprobe/results/jsonl_reader.h"
 #include "torchprobe/output/jsonl_writer.h"
+#include "torchprobe/results/jsonl_reader.h"
 #include "torchprobe/run/resume.h"
 
 namespace torchprobe {

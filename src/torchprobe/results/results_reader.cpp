@@ -192,7 +192,8 @@ Results parse_results(const std::string& text, const std::string& name) {
   if (newline != std::string::npos) {
     nlohmann::json first = nlohmann::json::parse(text.substr(0, newline), nullptr,
                                                  /*allow_exceptions=*/false);
-    if (first.is_object() && !first.contains("stimuli")) return reader.lines(text, std::move(first));
+    if (first.is_object() && !first.contains("stimuli"))
+      return reader.lines(text, std::move(first));
   } else {
     nlohmann::json only = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (only.is_object() && !only.contains("stimuli") && only.contains("torchprobe")) {

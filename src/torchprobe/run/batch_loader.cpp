@@ -27,9 +27,8 @@ void BatchLoader::work() {
     std::size_t batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      work_cv_.wait(lock, [&] {
-        return stop_ || next_claim_ >= end_ || next_claim_ < next_take_ + depth_;
-      });
+      work_cv_.wait(
+          lock, [&] { return stop_ || next_claim_ >= end_ || next_claim_ < next_take_ + depth_; });
       if (stop_ || next_claim_ >= end_) return;
       batch = next_claim_++;
     }

@@ -5,7 +5,8 @@
 //   torchprobe::detail::BatchLoader loader(0, batch_count, /*workers=*/2,
 //                                          [&](std::size_t b) { return prepare(b); });
 //   for (std::size_t b = 0; b < batch_count; ++b) {
-//     torchprobe::detail::PreparedBatch batch = loader.next();   // in order; rethrows prepare's error
+//     torchprobe::detail::PreparedBatch batch = loader.next();   // in order; rethrows prepare's
+//     error
 //   }
 //
 // At most 2 x workers batches are prepared ahead of the consumer (a bounded queue), so memory
@@ -26,11 +27,11 @@
 namespace torchprobe::detail {
 
 struct PreparedBatch {
-  std::vector<int64_t> indices;             // stimuli stacked into `input`, in order
+  std::vector<int64_t> indices;                    // stimuli stacked into `input`, in order
   std::vector<std::optional<std::string>> sha256;  // per stacked stimulus (files only)
-  at::Tensor input;                         // [n, C, H, W]; undefined when no stimulus rendered
-  int64_t height = 0, width = 0;            // the stimuli's input size (H, W unless cropped)
-  bool cropped = false;                     // input holds only the default crop box
+  at::Tensor input;               // [n, C, H, W]; undefined when no stimulus rendered
+  int64_t height = 0, width = 0;  // the stimuli's input size (H, W unless cropped)
+  bool cropped = false;           // input holds only the default crop box
   std::vector<std::pair<int64_t, std::string>> failed;  // skipped stimuli: index and message
 };
 

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <set>
 
-#include "torchprobe/run/batch_loader.h"
-#include "torchprobe/errors.h"
 #include "torchprobe/detail/json_text.h"
 #include "torchprobe/detail/sha256.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/run/batch_loader.h"
 #include "torchprobe/version.h"
 
 namespace torchprobe {
@@ -58,8 +58,8 @@ std::size_t first_batch_to_run(const BatchPlan& plan, int64_t resume_from, int64
 // With skip_bad, a stimulus that throws StimulusError is listed under `failed` instead.
 detail::PreparedBatch prepare_batch(const std::vector<StimulusSpec>& stimuli, const BatchPlan& plan,
                                     std::size_t b, const Size2& size, const CropPlan* crop_box,
-                                    const Preprocessing& preprocessing,
-                                    const ProbeOptions& options, bool skip_bad) {
+                                    const Preprocessing& preprocessing, const ProbeOptions& options,
+                                    bool skip_bad) {
   detail::PreparedBatch out;
   out.height = size.height;
   out.width = size.width;
@@ -127,7 +127,8 @@ void warn_not_called(const Captures& captures, std::set<std::string>& warned,
                      const WarningHandler& warn) {
   for (const auto& name : captures.not_called) {
     if (warned.insert(name).second) {
-      warn("layer '" + name + "' was not called in the forward (an untaken branch?); "
+      warn("layer '" + name +
+           "' was not called in the forward (an untaken branch?); "
            "it is listed under not_called");
     }
   }
@@ -198,7 +199,8 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
          "': BatchNorm uses each batch's statistics and Dropout is active, so responses depend on "
          "the batch (use {mode} eval for deterministic responses)");
   } else if (model.saved_training()) {
-    warn("model '" + model.path() + "' was saved in training mode; probing in eval mode "
+    warn("model '" + model.path() +
+         "' was saved in training mode; probing in eval mode "
          "(BatchNorm uses its running statistics). Use {mode} as-saved to keep training mode");
   }
   program_ = build_program(model, options_);
@@ -219,7 +221,8 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
   } else {
     bool forward_fails = false;
     try {
-      default_crop_ = plan_crop(program_, options_.readout, preprocessing_.channels, preprocessing_.size);
+      default_crop_ =
+          plan_crop(program_, options_.readout, preprocessing_.channels, preprocessing_.size);
     } catch (const ForwardError&) {
       // NOTE: the stimuli may all bring their own size (@HxW) and never use the default one; a
       // batch of the default size runs uncropped and reports the failure with its own shape.
@@ -230,7 +233,8 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
     }
     crop_plans_[{preprocessing_.size.height, preprocessing_.size.width}] = default_crop_;
     if (!default_crop_.active && !forward_fails) {
-      warn("receptive-field cropping not used: " + default_crop_.reason + " (computing on the full input)");
+      warn("receptive-field cropping not used: " + default_crop_.reason +
+           " (computing on the full input)");
     }
   }
 }
@@ -273,7 +277,8 @@ nlohmann::json Probe::header(const std::vector<StimulusSpec>& stimuli, const Sha
     ids += spec.id;
     ids += '\n';
   }
-  out["stimulus_list"] = {{"count", stimuli.size()}, {"sha256", sha256_bytes(ids.data(), ids.size())}};
+  out["stimulus_list"] = {{"count", stimuli.size()},
+                          {"sha256", sha256_bytes(ids.data(), ids.size())}};
   if (!shard.whole()) {
     out["shard"] = {{"index", shard.index},
                     {"count", shard.count},
@@ -313,8 +318,8 @@ BatchPlan Probe::plan(const std::vector<StimulusSpec>& stimuli, const Shard& sha
 
 nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index,
                                  const std::vector<int64_t>& input_shape,
-                                 const std::optional<std::string>& sha256,
-                                 const Captures& captures, int64_t n, const CropPlan* crop) const {
+                                 const std::optional<std::string>& sha256, const Captures& captures,
+                                 int64_t n, const CropPlan* crop) const {
   nlohmann::json record;
   record["id"] = spec.id;
   record["index"] = index;
@@ -322,8 +327,8 @@ nlohmann::json Probe::record_for(const StimulusSpec& spec, int64_t index,
   if (sha256) record["sha256"] = *sha256;
   nlohmann::json responses = nlohmann::json::object();
   for (const auto& capture : captures.captures) {
-    Response response = crop ? crop->read(capture, n)
-                             : options_.readout.apply(capture.value, n, capture.name);
+    Response response =
+        crop ? crop->read(capture, n) : options_.readout.apply(capture.value, n, capture.name);
     responses[capture.name] = {{"shape", response.shape},
                                {"index", response.index},
                                {"values", values_to_json(response.values)}};
@@ -359,8 +364,8 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
   auto prepare = [&](std::size_t b) {
     const Size2 size = input_size(stimuli[std::size_t(plan.order[plan.begin[b]])]);
     const bool cropped = prepare_crop_box && size == preprocessing_.size;
-    return prepare_batch(stimuli, plan, b, size, cropped ? &default_crop_ : nullptr,
-                         preprocessing_, options_, control.skip_bad);
+    return prepare_batch(stimuli, plan, b, size, cropped ? &default_crop_ : nullptr, preprocessing_,
+                         options_, control.skip_bad);
   };
   detail::BatchLoader loader(first_batch, plan.batches(), control.workers, prepare);
 

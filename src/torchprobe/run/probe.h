@@ -24,12 +24,12 @@
 #include <vector>
 
 #include "torchprobe/capture/capture.h"
-#include "torchprobe/model/model.h"
-#include "torchprobe/output/result_sink.h"
-#include "torchprobe/stimuli/preprocess.h"
 #include "torchprobe/capture/readout.h"
 #include "torchprobe/capture/receptive_field.h"
+#include "torchprobe/model/model.h"
+#include "torchprobe/output/result_sink.h"
 #include "torchprobe/run/shard.h"
+#include "torchprobe/stimuli/preprocess.h"
 #include "torchprobe/stimuli/stimulus.h"
 
 namespace torchprobe {
@@ -65,10 +65,10 @@ enum class StopRequest { kNone, kInterrupt, kTerminate };
 
 // How run() goes about a list; the defaults probe everything once, on the calling thread.
 struct RunControl {
-  Shard shard;               // the part of the list to probe (shard.h); default: all of it
-  int64_t resume_from = 0;   // the shard's first records are in the output already (resume.h)
-  bool skip_bad = false;     // a StimulusError gives {"id", "index", "error"} instead of throwing
-  int workers = 0;           // threads preparing the next batches; 0: on the calling thread
+  Shard shard;              // the part of the list to probe (shard.h); default: all of it
+  int64_t resume_from = 0;  // the shard's first records are in the output already (resume.h)
+  bool skip_bad = false;    // a StimulusError gives {"id", "index", "error"} instead of throwing
+  int workers = 0;          // threads preparing the next batches; 0: on the calling thread
   std::function<void(const RunProgress&)> progress;  // after every batch
   // Checked between batches: kInterrupt throws Error(kInterrupted), kTerminate
   // Error(kTerminated), each saying how far the run got.
@@ -76,12 +76,12 @@ struct RunControl {
 };
 
 struct ProbeSummary {
-  int64_t stimuli = 0;   // records written by this run (probed + bad)
-  int64_t batches = 0;   // forwards run
-  int64_t listed = 0;    // stimuli in the whole list
-  int64_t planned = 0;   // stimuli in this shard
-  int64_t resumed = 0;   // skipped: already in the output
-  int64_t bad = 0;       // error records written by this run (skip_bad)
+  int64_t stimuli = 0;  // records written by this run (probed + bad)
+  int64_t batches = 0;  // forwards run
+  int64_t listed = 0;   // stimuli in the whole list
+  int64_t planned = 0;  // stimuli in this shard
+  int64_t resumed = 0;  // skipped: already in the output
+  int64_t bad = 0;      // error records written by this run (skip_bad)
   double seconds = 0;
 };
 
@@ -111,7 +111,8 @@ class Probe {
   // Probes the stimuli in order, in batches of equally sized inputs, sending one record each
   // ({"id", "index", "input_shape", "sha256"?, "responses", "not_called"}) and flushing the
   // sink after every batch. Throws StimulusError (naming the stimulus; not with skip_bad),
-  // ForwardError, ReadoutError, OutputError, Error(kInterrupted or kTerminated) when control.stop says so.
+  // ForwardError, ReadoutError, OutputError, Error(kInterrupted or kTerminated) when control.stop
+  // says so.
   ProbeSummary run(const std::vector<StimulusSpec>& stimuli, ResultSink& sink,
                    const RunControl& control = {});
 

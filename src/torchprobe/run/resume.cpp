@@ -1,14 +1,13 @@
 #include "torchprobe/run/resume.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <unistd.h>
 
-#include "torchprobe/errors.h"
 #include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
 #include "torchprobe/results/jsonl_reader.h"
 
 namespace torchprobe {
@@ -32,7 +31,8 @@ std::string difference(const nlohmann::json& there, const nlohmann::json& here,
     }
     std::sort(keys.begin(), keys.end());
     // "crop" is derived from the model, layers, readout and preprocessing: report those first.
-    std::stable_partition(keys.begin(), keys.end(), [](const std::string& k) { return k != "crop"; });
+    std::stable_partition(keys.begin(), keys.end(),
+                          [](const std::string& k) { return k != "crop"; });
     for (const auto& key : keys) {
       const nlohmann::json none;
       auto a = there.find(key);
@@ -131,8 +131,8 @@ ResumePoint prepare_resume(const std::string& path, const nlohmann::json& header
     if (point.fresh) keep = 0;
     if (::truncate(path.c_str(), off_t(keep)) != 0) {
       throw OutputError(ExitCode::kOutput,
-                        "cannot resume '" + path + "': cutting its torn last line failed: " +
-                            std::strerror(errno));
+                        "cannot resume '" + path +
+                            "': cutting its torn last line failed: " + std::strerror(errno));
     }
   }
   return point;

@@ -3,9 +3,11 @@
 //
 //   const auto header = probe.header(stimuli, shard);
 //   const auto plan = probe.plan(stimuli, shard);
-//   torchprobe::ResumePoint point = torchprobe::prepare_resume("out.jsonl", header, stimuli, plan.order);
-//   torchprobe::JsonlWriter out("out.jsonl", {point.fresh ? torchprobe::JsonlWriter::Open::kOverwrite
-//                                                         : torchprobe::JsonlWriter::Open::kAppend});
+//   torchprobe::ResumePoint point = torchprobe::prepare_resume("out.jsonl", header, stimuli,
+//   plan.order); torchprobe::JsonlWriter out("out.jsonl", {point.fresh ?
+//   torchprobe::JsonlWriter::Open::kOverwrite
+//                                                         :
+//                                                         torchprobe::JsonlWriter::Open::kAppend});
 //   control.resume_from = point.done;
 //   probe.run(stimuli, out, control);
 //
@@ -26,10 +28,10 @@
 namespace torchprobe {
 
 struct ResumePoint {
-  bool fresh = true;      // no header in the file: write one (the file is empty or missing)
-  int64_t done = 0;       // complete records in the file: this run's first `done` stimuli
-  int64_t bad = 0;        // of them, error records ({"id", "index", "error"})
-  uint64_t cut_bytes = 0; // size of the torn last line cut off (0: none)
+  bool fresh = true;       // no header in the file: write one (the file is empty or missing)
+  int64_t done = 0;        // complete records in the file: this run's first `done` stimuli
+  int64_t bad = 0;         // of them, error records ({"id", "index", "error"})
+  uint64_t cut_bytes = 0;  // size of the torn last line cut off (0: none)
 };
 
 // Throws ResultsFormatError (exit 60) when the file is not a torchprobe JSON Lines output, its

@@ -1,7 +1,5 @@
 #include "torchprobe/stimuli/image.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -9,15 +7,15 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <opencv2/imgcodecs.hpp>
 #include <optional>
+#include <sys/stat.h>
 #include <utility>
 #include <vector>
 
-#include <opencv2/imgcodecs.hpp>
-
+#include "torchprobe/detail/sha256.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/stimuli/jpeg_window.h"
-#include "torchprobe/detail/sha256.h"
 
 namespace torchprobe {
 namespace {
@@ -102,7 +100,8 @@ struct DeclaredFrame {
 // The width and height a JPEG (its SOF segment) or PNG (IHDR) header declares, or zeros.
 DeclaredFrame declared_frame(const std::vector<unsigned char>& b) {
   const std::size_t n = b.size();
-  if (starts_with(b, "\x89PNG\r\n\x1a\n", 8) && n >= 24 && std::memcmp(b.data() + 12, "IHDR", 4) == 0) {
+  if (starts_with(b, "\x89PNG\r\n\x1a\n", 8) && n >= 24 &&
+      std::memcmp(b.data() + 12, "IHDR", 4) == 0) {
     auto be32 = [&](std::size_t i) {
       return (std::size_t(b[i]) << 24) | (std::size_t(b[i + 1]) << 16) |
              (std::size_t(b[i + 2]) << 8) | b[i + 3];
@@ -118,11 +117,11 @@ DeclaredFrame declared_frame(const std::vector<unsigned char>& b) {
     const unsigned char marker = b[pos++];
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
     const std::size_t length = (std::size_t(b[pos]) << 8) | b[pos + 1];
-    const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                       marker != 0xCC;
+    const bool frame =
+        marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
     if (frame && pos + 8 <= n) {
-      return {(std::size_t(b[pos + 5]) << 8) | b[pos + 6], (std::size_t(b[pos + 3]) << 8) | b[pos + 4],
-              int(b[pos + 7])};
+      return {(std::size_t(b[pos + 5]) << 8) | b[pos + 6],
+              (std::size_t(b[pos + 3]) << 8) | b[pos + 4], int(b[pos + 7])};
     }
     if (marker == 0xDA || length < 2) return {};
     pos += length;
@@ -175,8 +174,10 @@ ImageFile read_image_file(const std::string& path) {
   // OPENCV_IO_MAX_IMAGE_PIXELS environment variable, is 2^30 pixels).
   const DeclaredFrame frame = declared_frame(bytes);
   if (frame.width * frame.height > kMaxImagePixels) {
-    reject(path, "its header declares " + std::to_string(frame.width) + "x" + std::to_string(frame.height) +
-           " pixels, more than the " + std::to_string(kMaxImagePixels) + " torchprobe decodes",
+    reject(path,
+           "its header declares " + std::to_string(frame.width) + "x" +
+               std::to_string(frame.height) + " pixels, more than the " +
+               std::to_string(kMaxImagePixels) + " torchprobe decodes",
            "downscale the image first (e.g. with ImageMagick's convert -resize)");
   }
   return {std::move(bytes), frame};
@@ -269,12 +270,14 @@ cv::Mat decode_jpeg_part(const ImageFile& file, const detail::PixelWindow& windo
 }
 
 // Output channel c = sum_k mix[c][k] * stored channel k (stored order BGR(A), gray(+alpha)).
-std::vector<std::vector<double>> channel_mix(const std::string& path, int stored, int64_t channels) {
+std::vector<std::vector<double>> channel_mix(const std::string& path, int stored,
+                                             int64_t channels) {
   if (channels != 1 && channels != 3) {
     reject(path, "the model takes " + std::to_string(channels) +
                      " input channels; images give 1 (grayscale) or 3 (RGB)");
   }
-  std::vector<std::vector<double>> mix(std::size_t(channels), std::vector<double>(std::size_t(stored), 0.0));
+  std::vector<std::vector<double>> mix(std::size_t(channels),
+                                       std::vector<double>(std::size_t(stored), 0.0));
   if (stored == 1 || stored == 2) {  // gray (+ alpha, dropped)
     for (auto& row : mix) row[0] = 1.0;
   } else if (stored == 3 || stored == 4) {  // BGR (+ alpha, dropped)
@@ -309,7 +312,8 @@ void resample(const cv::Mat& raw, const Sampling& sampling, const detail::PixelW
     const T* a = raw.ptr<T>(ty.i0[y]) + first * k;
     const T* b = raw.ptr<T>(ty.i1[y]) + first * k;
     const double wy = ty.w[y];
-    for (std::size_t i = 0; i < row_len; ++i) row[i] = (1.0 - wy) * double(a[i]) + wy * double(b[i]);
+    for (std::size_t i = 0; i < row_len; ++i)
+      row[i] = (1.0 - wy) * double(a[i]) + wy * double(b[i]);
     for (std::size_t x = 0; x < w; ++x) {
       const std::size_t p0 = (std::size_t(tx.i0[x]) - first) * k;
       const std::size_t p1 = (std::size_t(tx.i1[x]) - first) * k;
@@ -346,8 +350,8 @@ CropBox crop_box(const Size2& image, const Size2& target, double crop_pct) {
 
 bool has_image_extension(const std::string& path) {
   static const char* const kExtensions[] = {
-      ".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".jp2",
-      ".pbm", ".pgm", ".ppm", ".pxm", ".pnm", ".pfm", ".sr", ".ras", ".exr", ".hdr", ".pic"};
+      ".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".jp2", ".pbm",
+      ".pgm", ".ppm", ".pxm",  ".pnm", ".pfm", ".sr",  ".ras", ".exr",  ".hdr",  ".pic"};
   auto dot = path.rfind('.');
   if (dot == std::string::npos || path.find('/', dot) != std::string::npos) return false;
   std::string ext = lower(path.substr(dot));
@@ -380,22 +384,36 @@ LoadedImage load_image_region(const std::string& path, int64_t channels, const R
   if (!raw.isContinuous()) raw = raw.clone();
   double scale = 1.0;
   switch (raw.depth()) {
-    case CV_8U: scale = 1.0 / 255.0; break;
-    case CV_16U: scale = 1.0 / 65535.0; break;
-    case CV_32F: scale = 1.0; break;
-    default: reject(path, "unsupported pixel depth (expected 8-bit, 16-bit or 32-bit float)");
+    case CV_8U:
+      scale = 1.0 / 255.0;
+      break;
+    case CV_16U:
+      scale = 1.0 / 65535.0;
+      break;
+    case CV_32F:
+      scale = 1.0;
+      break;
+    default:
+      reject(path, "unsupported pixel depth (expected 8-bit, 16-bit or 32-bit float)");
   }
   const auto mix = channel_mix(path, raw.channels(), channels);
-  if (!sampling || int64_t(raw.rows) != int64_t(file.frame.height) || int64_t(raw.cols) != int64_t(file.frame.width)) {
+  if (!sampling || int64_t(raw.rows) != int64_t(file.frame.height) ||
+      int64_t(raw.cols) != int64_t(file.frame.width)) {
     sampling = sampling_for(raw.rows, raw.cols, resize, region);
   }
   const detail::PixelWindow window = window_of(*sampling);
   at::Tensor out = at::empty({channels, region.height, region.width}, at::kDouble);
   double* data = out.data_ptr<double>();
   switch (raw.depth()) {
-    case CV_8U: resample<uint8_t>(raw, *sampling, window, mix, scale, data); break;
-    case CV_16U: resample<uint16_t>(raw, *sampling, window, mix, scale, data); break;
-    default: resample<float>(raw, *sampling, window, mix, scale, data); break;
+    case CV_8U:
+      resample<uint8_t>(raw, *sampling, window, mix, scale, data);
+      break;
+    case CV_16U:
+      resample<uint16_t>(raw, *sampling, window, mix, scale, data);
+      break;
+    default:
+      resample<float>(raw, *sampling, window, mix, scale, data);
+      break;
   }
   image.pixels = out.to(at::kFloat);
   return image;

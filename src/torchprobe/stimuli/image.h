@@ -1,7 +1,8 @@
 #pragma once
 // Decoding image files with OpenCV into float pixel tensors at the target size.
 //
-//   at::Tensor rgb = torchprobe::load_image("cat.jpg", /*channels=*/3, {{224, 224}, torchprobe::Fit::kCrop});
+//   at::Tensor rgb = torchprobe::load_image("cat.jpg", /*channels=*/3, {{224, 224},
+//   torchprobe::Fit::kCrop});
 //   // float32 [3, 224, 224], 0 = black, 1 = white
 //
 // Decoding: OpenCV imdecode with IMREAD_UNCHANGED. EXIF orientation is NOT applied: pixels are

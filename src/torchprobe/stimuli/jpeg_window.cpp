@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h needs FILE
-
 #include <jpeglib.h>
 
 namespace torchprobe::detail {
@@ -53,7 +52,8 @@ bool decode(const unsigned char* data, std::size_t size, const PixelWindow& wind
   jpeg_crop_scanline(&cinfo, &col0, &width);  // moves col0 left to an iMCU boundary
   if (row0 > 0) jpeg_skip_scanlines(&cinfo, JDIMENSION(row0));
   while (int(cinfo.output_scanline) < row1) {
-    JSAMPROW row = image.ptr<unsigned char>(int(cinfo.output_scanline)) + std::size_t(col0) * std::size_t(channels);
+    JSAMPROW row = image.ptr<unsigned char>(int(cinfo.output_scanline)) +
+                   std::size_t(col0) * std::size_t(channels);
     if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) return false;
   }
   return !errors.warned;

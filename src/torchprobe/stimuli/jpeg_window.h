@@ -3,7 +3,8 @@
 // OpenCV's imdecode(IMREAD_UNCHANGED) gives for them.
 //
 //   cv::Mat image(height, width, CV_8UC3);  // the file's size, from its header
-//   if (!torchprobe::detail::decode_jpeg_window(bytes.data(), bytes.size(), {100, 140, 90, 130}, image)) {
+//   if (!torchprobe::detail::decode_jpeg_window(bytes.data(), bytes.size(), {100, 140, 90, 130},
+//   image)) {
 //     image = cv::imdecode(...);            // fall back to decoding it whole
 //   }
 //   // rows 100..139, columns 90..129 of `image` now hold the decoded pixels (BGR)
@@ -19,7 +20,6 @@
 // Same libjpeg settings as OpenCV's JPEG decoder: default (ISLOW) DCT, fancy upsampling,
 // colour as BGR (OpenCV decodes RGB and swaps), grayscale as one channel.
 #include <cstddef>
-
 #include <opencv2/core.hpp>
 
 namespace torchprobe::detail {

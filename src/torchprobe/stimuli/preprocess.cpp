@@ -25,7 +25,8 @@ std::vector<double> json_float_list(const nlohmann::json& value) {
 // `values` repeated cyclically to `channels` entries.
 std::vector<double> per_channel(const std::vector<double>& values, int64_t channels) {
   std::vector<double> out(std::size_t(channels), 0.0);
-  for (int64_t i = 0; i < channels; ++i) out[std::size_t(i)] = values[std::size_t(i) % values.size()];
+  for (int64_t i = 0; i < channels; ++i)
+    out[std::size_t(i)] = values[std::size_t(i) % values.size()];
   return out;
 }
 
@@ -60,8 +61,9 @@ void resolve_geometry(const ModelFacts& model, const PreprocessOptions& options,
 // missing std: 1); throws UsageError when combined with {preprocess} or of the wrong length.
 void resolve_custom_normalization(const PreprocessOptions& options, Preprocessing& pre) {
   if (options.preprocess) {
-    throw UsageError("{mean}/{std} cannot be combined with {preprocess} " + to_string(*options.preprocess),
-                     "give either {preprocess} or {mean}/{std}");
+    throw UsageError(
+        "{mean}/{std} cannot be combined with {preprocess} " + to_string(*options.preprocess),
+        "give either {preprocess} or {mean}/{std}");
   }
   auto check = [&](const char* option, const std::vector<double>& v) {
     if (!v.empty() && v.size() != 1 && int64_t(v.size()) != pre.channels) {
@@ -109,11 +111,11 @@ void resolve_named_normalization(const ModelFacts& model, const PreprocessOption
     pre.std = per_channel(kImagenetStd, pre.channels);
   } else {
     if (!has_meta_norm) {
-      throw UsageError("{preprocess} model: " +
-                           (model.metadata ? "model '" + model.path + "' has"
-                                           : std::string("no model, so")) +
-                           " no mean/std in its metadata",
-                       "use {preprocess} imagenet or none, or export with scripts/export_model.py");
+      throw UsageError(
+          "{preprocess} model: " +
+              (model.metadata ? "model '" + model.path + "' has" : std::string("no model, so")) +
+              " no mean/std in its metadata",
+          "use {preprocess} imagenet or none, or export with scripts/export_model.py");
     }
     pre.mean = per_channel(json_float_list(meta["mean"]), pre.channels);
     pre.std = per_channel(json_float_list(meta["std"]), pre.channels);
@@ -163,9 +165,12 @@ Normalization parse_normalization(const std::string& text) {
 
 std::string to_string(Normalization normalization) {
   switch (normalization) {
-    case Normalization::kNone: return "none";
-    case Normalization::kImagenet: return "imagenet";
-    case Normalization::kModel: return "model";
+    case Normalization::kNone:
+      return "none";
+    case Normalization::kImagenet:
+      return "imagenet";
+    case Normalization::kModel:
+      return "model";
   }
   return "none";
 }
@@ -175,7 +180,7 @@ at::Tensor Preprocessing::pixels(const StimulusSpec& spec) const {
 }
 
 RenderedStimulus Preprocessing::prepare_region(const StimulusSpec& spec,
-                                              const PixelRegion& region) const {
+                                               const PixelRegion& region) const {
   RenderedStimulus out = render_stimulus_region(spec, channels, resize(), region);
   out.pixels = normalize(out.pixels);
   return out;

@@ -17,9 +17,9 @@
 //            name "custom"), else options.preprocess none|imagenet|model, else the metadata's
 //            mean/std ("model"), else none with a warning
 // The input is (pixels - mean[c]) / std[c] in float32 arithmetic on the float32 pixels, with
-// mean and std rounded to float32 (as torchvision's Normalize on a float tensor). NOTE: a metadata or imagenet list whose
-// length is not C is used cyclically (a 1-channel model with ImageNet statistics uses the first
-// value); the header always records the per-channel values actually used.
+// mean and std rounded to float32 (as torchvision's Normalize on a float tensor). NOTE: a metadata
+// or imagenet list whose length is not C is used cyclically (a 1-channel model with ImageNet
+// statistics uses the first value); the header always records the per-channel values actually used.
 #include <ATen/ATen.h>
 
 #include <nlohmann/json.hpp>
@@ -63,10 +63,10 @@ std::string to_string(Normalization normalization);
 
 struct PreprocessOptions {
   std::optional<Normalization> preprocess;  // nullopt: the default above
-  std::optional<Size2> size;  // nullopt: the default above
-  std::optional<Fit> fit;     // nullopt: the default above
-  std::vector<double> mean;   // empty: not given
-  std::vector<double> std;    // empty: not given
+  std::optional<Size2> size;                // nullopt: the default above
+  std::optional<Fit> fit;                   // nullopt: the default above
+  std::vector<double> mean;                 // empty: not given
+  std::vector<double> std;                  // empty: not given
 };
 
 // Throws UsageError for an unknown name or fit, "model" on a model without metadata, mean/std

@@ -32,7 +32,8 @@ bool parse_double(const std::string& text, double& out) {
 }
 
 bool parse_seed(const std::string& text, uint64_t& out) {
-  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) {
+  if (text.empty() || text.size() > 20 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
     return false;
   }
   errno = 0;
@@ -75,8 +76,8 @@ void parse_grating(const std::string& text, const std::string& body, GratingPara
                      : key == "mean"     ? &g.mean
                                          : nullptr;
     if (!target) {
-      bad_spec(text, "unknown grating parameter '" + key +
-                         "' (expected ori, sf, phase, contrast, mean)");
+      bad_spec(text,
+               "unknown grating parameter '" + key + "' (expected ori, sf, phase, contrast, mean)");
     }
     if (!seen.insert(key).second) bad_spec(text, "grating parameter '" + key + "' given twice");
     if (!parse_double(field.substr(eq + 1), *target)) {
@@ -100,9 +101,12 @@ void parse_noise(const std::string& text, const std::string& body, StimulusSpec&
     }
     dist_seen = true;
     std::string dist = f.substr(5);
-    if (dist == "uniform") spec.dist = NoiseDist::kUniform;
-    else if (dist == "normal") spec.dist = NoiseDist::kNormal;
-    else bad_spec(text, "unknown noise distribution '" + dist + "' (expected uniform or normal)");
+    if (dist == "uniform")
+      spec.dist = NoiseDist::kUniform;
+    else if (dist == "normal")
+      spec.dist = NoiseDist::kNormal;
+    else
+      bad_spec(text, "unknown noise distribution '" + dist + "' (expected uniform or normal)");
   }
 }
 
@@ -160,8 +164,9 @@ StimulusSpec StimulusSpec::parse(const std::string& text) {
   } catch (const StimulusError& e) {
     const std::string body = text.substr(text.find(':') + 1);
     if (body.find('|') == std::string::npos && body.find(':') == std::string::npos) throw;
-    throw StimulusError(e.what(), "ranges (START:STOP:STEP) and lists (A|B) need {sweep}, e.g. "
-                                  "{sweep} 'grating:ori=0:180:15,sf=2|4|8'");
+    throw StimulusError(e.what(),
+                        "ranges (START:STOP:STEP) and lists (A|B) need {sweep}, e.g. "
+                        "{sweep} 'grating:ori=0:180:15,sf=2|4|8'");
   }
 }
 
@@ -230,8 +235,9 @@ RenderedStimulus render_stimulus_region(const StimulusSpec& spec, int64_t channe
   }
   // Synthetic stimuli are cheap to make whole.
   at::Tensor whole = render_stimulus(spec, channels, resize);
-  return {whole.narrow(1, region.top, region.height).narrow(2, region.left, region.width).contiguous(),
-          std::nullopt};
+  return {
+      whole.narrow(1, region.top, region.height).narrow(2, region.left, region.width).contiguous(),
+      std::nullopt};
 }
 
 }  // namespace torchprobe

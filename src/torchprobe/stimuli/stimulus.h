@@ -65,20 +65,20 @@ struct Resize {
 enum class NoiseDist { kUniform, kNormal };
 
 struct GratingParams {
-  double ori = 0;        // degrees, see synthetic.h for the convention
-  double sf = 8;         // cycles per image width
-  double phase = 0;      // degrees
-  double contrast = 1;   // Michelson contrast
-  double mean = 0.5;     // mean luminance
+  double ori = 0;       // degrees, see synthetic.h for the convention
+  double sf = 8;        // cycles per image width
+  double phase = 0;     // degrees
+  double contrast = 1;  // Michelson contrast
+  double mean = 0.5;    // mean luminance
 };
 
 struct StimulusSpec {
   enum class Kind { kFile, kUniform, kNoise, kGrating };
   Kind kind = Kind::kFile;
-  std::string id;    // canonical spec, or the path as given for files
-  std::string path;  // for files: the path to open (differs from id for directory/list entries)
-  double value = 0;  // uniform
-  uint64_t seed = 0; // noise
+  std::string id;     // canonical spec, or the path as given for files
+  std::string path;   // for files: the path to open (differs from id for directory/list entries)
+  double value = 0;   // uniform
+  uint64_t seed = 0;  // noise
   NoiseDist dist = NoiseDist::kUniform;  // noise
   GratingParams grating;                 // grating
   std::optional<Size2> size;             // the @HxW suffix

@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <cstring>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 

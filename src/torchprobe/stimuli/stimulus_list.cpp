@@ -84,11 +84,13 @@ class Expander {
   }
 
   void add_list(const std::string& name, const fs::path& base, int depth) {
-    if (name.empty()) throw StimulusError("bad stimulus '@': expected @LIST.txt, a file of stimuli");
+    if (name.empty())
+      throw StimulusError("bad stimulus '@': expected @LIST.txt, a file of stimuli");
     fs::path path = resolve(name, base);
     if (depth >= kMaxListDepth) {
-      throw StimulusError("cannot read stimulus list '" + path.string() + "': lists nested more than " +
-                          std::to_string(kMaxListDepth) + " deep (does a list name itself?)");
+      throw StimulusError("cannot read stimulus list '" + path.string() +
+                          "': lists nested more than " + std::to_string(kMaxListDepth) +
+                          " deep (does a list name itself?)");
     }
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
@@ -111,7 +113,8 @@ class Expander {
                             e.hint());
       }
     }
-    if (in.bad()) throw StimulusError("cannot read stimulus list '" + path.string() + "': read error");
+    if (in.bad())
+      throw StimulusError("cannot read stimulus list '" + path.string() + "': read error");
     if (out.size() == before) {
       throw StimulusError("stimulus list '" + path.string() + "' names no stimuli");
     }
@@ -156,9 +159,9 @@ class Expander {
       throw StimulusError("cannot read directory '" + as_given + "': " + ec.message());
     }
     if (images.empty()) {
-      throw StimulusError("directory '" + as_given + "' has no image files",
-                          has_subdirectories ? "add {recursive} to include its subdirectories"
-                                             : "");
+      throw StimulusError(
+          "directory '" + as_given + "' has no image files",
+          has_subdirectories ? "add {recursive} to include its subdirectories" : "");
     }
     if (skipped > 0) {
       warnings_.push_back("directory '" + as_given + "': skipped " + std::to_string(skipped) +
@@ -203,7 +206,8 @@ std::vector<std::string> sweep_values(const std::string& sweep, const std::strin
       throw StimulusError("bad sweep '" + sweep + "': range '" + item +
                           "' must be START:STOP[:STEP] with numbers, e.g. 0:180:15");
     }
-    if (step == 0) throw StimulusError("bad sweep '" + sweep + "': range '" + item + "' has step 0");
+    if (step == 0)
+      throw StimulusError("bad sweep '" + sweep + "': range '" + item + "' has step 0");
     const double count = std::ceil((stop - start) / step - 1e-9);
     if (!(count >= 1)) {
       throw StimulusError("bad sweep '" + sweep + "': range '" + item +
@@ -213,7 +217,8 @@ std::vector<std::string> sweep_values(const std::string& sweep, const std::strin
       throw StimulusError("bad sweep '" + sweep + "': range '" + item + "' gives more than " +
                           std::to_string(kMaxSweep) + " values");
     }
-    for (int64_t k = 0; k < int64_t(count); ++k) values.push_back(round12(start + double(k) * step));
+    for (int64_t k = 0; k < int64_t(count); ++k)
+      values.push_back(round12(start + double(k) * step));
   }
   return values;
 }
@@ -287,10 +292,10 @@ void check_unique_ids(const std::vector<StimulusSpec>& stimuli) {
     std::string from = first.is_file() && s.is_file() && first.path != s.path
                            ? " (files '" + first.path + "' and '" + s.path + "')"
                            : "";
-    throw StimulusError("duplicate stimulus id '" + s.id + "'" + from +
-                            ": every stimulus needs its own id",
-                        "give each stimulus once; for folders with the same file names, probe "
-                        "them in separate runs or list the files explicitly");
+    throw StimulusError(
+        "duplicate stimulus id '" + s.id + "'" + from + ": every stimulus needs its own id",
+        "give each stimulus once; for folders with the same file names, probe "
+        "them in separate runs or list the files explicitly");
   }
 }
 

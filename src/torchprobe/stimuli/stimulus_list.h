@@ -4,7 +4,8 @@
 //   std::vector<std::string> warnings;
 //   torchprobe::ExpandOptions options;
 //   options.sweeps = {"grating:ori=0:180:15,sf=2|4|8"};  // 36 gratings
-//   auto stimuli = torchprobe::expand_stimuli({"photos/", "@extra.txt", "noise:7"}, options, warnings);
+//   auto stimuli = torchprobe::expand_stimuli({"photos/", "@extra.txt", "noise:7"}, options,
+//   warnings);
 //
 // Each argument is, in this order of checks:
 //   @LIST          a text file of arguments, one per line. Blank lines are skipped; a line whose
@@ -31,11 +32,12 @@
 namespace torchprobe {
 
 struct ExpandOptions {
-  bool recursive = false;            // directories: descend into subdirectories
-  std::vector<std::string> sweeps;   // expanded with expand_sweep(), after the arguments
+  bool recursive = false;           // directories: descend into subdirectories
+  std::vector<std::string> sweeps;  // expanded with expand_sweep(), after the arguments
 };
 
-// The stimuli of `arguments` in order, then those of the sweeps. Throws StimulusError (missing paths, unreadable lists, empty directories, bad specs, repeated ids).
+// The stimuli of `arguments` in order, then those of the sweeps. Throws StimulusError (missing
+// paths, unreadable lists, empty directories, bad specs, repeated ids).
 std::vector<StimulusSpec> expand_stimuli(const std::vector<std::string>& arguments,
                                          const ExpandOptions& options,
                                          std::vector<std::string>& warnings);

@@ -1,10 +1,10 @@
 #include "torchprobe/tools/bn_check.h"
 
+#include <torch/csrc/jit/passes/inliner.h>
+
 #include <iomanip>
 #include <map>
 #include <sstream>
-
-#include <torch/csrc/jit/passes/inliner.h>
 
 #include "torchprobe/capture/capture.h"
 #include "torchprobe/errors.h"
@@ -80,8 +80,14 @@ std::vector<BnState> batch_norm_layers(Model& model, const BnCheckOptions& optio
     // Traced modules keep only tensors: no running_mean buffer means no running statistics.
     bool track = m.hasattr("track_running_stats") ? m.attr("track_running_stats").toBool()
                                                   : running_mean.has_value();
-    BnState bn{entry.name, entry.type, m.is_training(), track, running_mean,
-               tensor_attr(m, "running_var"), tensor_attr(m, "weight"), tensor_attr(m, "bias"),
+    BnState bn{entry.name,
+               entry.type,
+               m.is_training(),
+               track,
+               running_mean,
+               tensor_attr(m, "running_var"),
+               tensor_attr(m, "weight"),
+               tensor_attr(m, "bias"),
                batch_norm_eps(m)};
     layers.push_back(std::move(bn));
   }
@@ -156,16 +162,17 @@ std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input,
 nlohmann::json to_json(const std::vector<BnCheckRow>& rows) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : rows) {
-    out.push_back({{"layer", r.name},
-                   {"type", r.type},
-                   {"training", r.training},
-                   {"track_running_stats", r.track_running_stats},
-                   {"affine", r.affine},
-                   {"max_abs_diff_running", r.max_abs_diff_running ? nlohmann::json(*r.max_abs_diff_running)
-                                                                   : nlohmann::json(nullptr)},
-                   {"max_abs_diff_batch", r.max_abs_diff_batch},
-                   {"status", r.status},
-                   {"failed", r.failed}});
+    out.push_back(
+        {{"layer", r.name},
+         {"type", r.type},
+         {"training", r.training},
+         {"track_running_stats", r.track_running_stats},
+         {"affine", r.affine},
+         {"max_abs_diff_running", r.max_abs_diff_running ? nlohmann::json(*r.max_abs_diff_running)
+                                                         : nlohmann::json(nullptr)},
+         {"max_abs_diff_batch", r.max_abs_diff_batch},
+         {"status", r.status},
+         {"failed", r.failed}});
   }
   return out;
 }
@@ -174,7 +181,8 @@ std::string to_text(const std::vector<BnCheckRow>& rows, double atol, const Sett
   std::ostringstream out;
   std::size_t width = 5;
   for (const auto& r : rows) width = std::max(width, r.name.size());
-  out << std::left << std::setw(int(width)) << "layer" << "  mode   vs running   vs batch     status\n";
+  out << std::left << std::setw(int(width)) << "layer"
+      << "  mode   vs running   vs batch     status\n";
   for (const auto& r : rows) {
     auto number = [](double v) {
       std::ostringstream text;
@@ -185,16 +193,21 @@ std::string to_text(const std::vector<BnCheckRow>& rows, double atol, const Sett
         << (r.training ? "train" : "eval") << "  " << std::setw(11)
         << (r.max_abs_diff_running ? number(*r.max_abs_diff_running) : "-") << "  " << std::setw(11)
         << number(r.max_abs_diff_batch) << "  ";
-    if (r.status == "ok") out << "ok";
+    if (r.status == "ok")
+      out << "ok";
     else if (r.status == "mismatch" && r.max_abs_diff_batch <= atol) {
       // NOTE: a model traced in training mode has training=true fixed in its aten::batch_norm
       // calls; setting the modules to eval afterwards does not change what the graph computes.
       out << "MISMATCH: uses batch statistics although the module is in eval mode (traced in "
              "training mode? tracing fixes the flag)";
-    } else if (r.status == "mismatch") out << "MISMATCH: the output is not the formula with running statistics";
-    else if (r.status == "batch-statistics") out << render_settings("training mode: uses batch statistics (use {mode} eval)", name_of);
-    else if (r.status == "no-running-stats") out << "no running statistics (track_running_stats=False): always batch statistics";
-    else out << r.status;
+    } else if (r.status == "mismatch")
+      out << "MISMATCH: the output is not the formula with running statistics";
+    else if (r.status == "batch-statistics")
+      out << render_settings("training mode: uses batch statistics (use {mode} eval)", name_of);
+    else if (r.status == "no-running-stats")
+      out << "no running statistics (track_running_stats=False): always batch statistics";
+    else
+      out << r.status;
     if (!r.affine) out << "; no affine parameters";
     out << "\n";
   }

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "torchprobe/model/model.h"
 #include "torchprobe/errors.h"
+#include "torchprobe/model/model.h"
 
 namespace torchprobe {
 
@@ -29,18 +29,19 @@ struct BnCheckOptions {
 struct BnCheckRow {
   std::string name;  // capture name: LAYER or LAYER#i
   std::string type;
-  bool training = false;             // the module's flag during the check
+  bool training = false;  // the module's flag during the check
   bool track_running_stats = true;
   bool affine = true;
   std::optional<double> max_abs_diff_running;  // vs running statistics (none without them)
   double max_abs_diff_batch = 0;               // vs the batch's own statistics
-  std::string status;  // "ok", "mismatch", "batch-statistics", "no-running-stats", "not-called"
-  bool failed = false; // an eval-mode layer that does not match within atol
+  std::string status;   // "ok", "mismatch", "batch-statistics", "no-running-stats", "not-called"
+  bool failed = false;  // an eval-mode layer that does not match within atol
 };
 
 // Runs `input` through the model in its current mode. Throws UnknownLayerError, UsageError (a named
 // layer that is not a BatchNorm), ForwardError.
-std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input, const BnCheckOptions& options);
+std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input,
+                                 const BnCheckOptions& options);
 
 nlohmann::json to_json(const std::vector<BnCheckRow>& rows);
 // The table; settings it suggests are named by `name_of` (errors.h).

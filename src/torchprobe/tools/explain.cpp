@@ -9,9 +9,9 @@
 #include <unordered_set>
 
 #include "torchprobe/capture/capture.h"
+#include "torchprobe/capture/source_line.h"
 #include "torchprobe/model/layers.h"
 #include "torchprobe/model/module_paths.h"
-#include "torchprobe/capture/source_line.h"
 
 namespace torchprobe {
 namespace {
@@ -73,8 +73,7 @@ std::vector<GraphOp> module_writes(Node* call, std::size_t index, const std::str
     aliases.pop_back();
     for (const auto& use : value->uses()) {
       if (writes_argument(use.user, use.offset)) {
-        writers.push_back({use.user->kind().toQualString(), module,
-                           source_of(use.user)});
+        writers.push_back({use.user->kind().toQualString(), module, source_of(use.user)});
       }
       if (writes_argument(use.user, use.offset) || output_aliases_argument(use.user, use.offset)) {
         for (Value* out : use.user->outputs()) {
@@ -118,7 +117,7 @@ void sources_of(Value* value, std::vector<Value*>& out) {
     Node* loop = node->owningBlock()->owningNode();
     std::size_t i = value->offset();  // body parameter 0 is the iteration counter
     if (!loop || loop->kind() != c10::prim::Loop || i == 0) return;
-    out.push_back(loop->input(i + 1));                 // inputs: trip count, condition, initial values
+    out.push_back(loop->input(i + 1));  // inputs: trip count, condition, initial values
     out.push_back(node->owningBlock()->outputs()[i]);  // outputs: condition, next values
     return;
   }
@@ -126,7 +125,8 @@ void sources_of(Value* value, std::vector<Value*>& out) {
   std::size_t skip = loop ? 2 : node->kind() == c10::prim::If ? 1 : 0;
   for (std::size_t i = skip; i < node->inputs().size(); ++i) out.push_back(node->input(i));
   for (torch::jit::Block* block : node->blocks()) {
-    for (std::size_t i = loop ? 1 : 0; i < block->outputs().size(); ++i) out.push_back(block->outputs()[i]);
+    for (std::size_t i = loop ? 1 : 0; i < block->outputs().size(); ++i)
+      out.push_back(block->outputs()[i]);
   }
 }
 
@@ -159,7 +159,8 @@ std::unordered_set<Value*> call_outputs(const AnalysisView& view) {
   std::vector<Node*> nodes;
   nodes_in_order(view.graph->block(), nodes);
   for (Node* node : nodes) {
-    if (node->kind() != c10::prim::CallMethod || !is_forward_method(node->s(c10::attr::name))) continue;
+    if (node->kind() != c10::prim::CallMethod || !is_forward_method(node->s(c10::attr::name)))
+      continue;
     auto type = node->input(0)->type()->cast<c10::ClassType>();
     if (!type || !type->is_module()) continue;
     for (Value* out : node->outputs()) outputs.insert(out);
@@ -244,8 +245,8 @@ bool depends_on_training(const std::string& type) {
 
 void collect_effects(torch::jit::Block* block, std::vector<GraphOp>& out) {
   static const std::set<std::string> kEffects = {
-      "prim::Print", "aten::save", "aten::warn", "prim::RaiseException", "aten::_set_item",
-      "prim::rpc_async", "aten::rpc_sync", "aten::rpc_remote"};
+      "prim::Print",     "aten::save",      "aten::warn",     "prim::RaiseException",
+      "aten::_set_item", "prim::rpc_async", "aten::rpc_sync", "aten::rpc_remote"};
   for (Node* node : block->nodes()) {
     std::string kind = node->kind().toQualString();
     if (kEffects.count(kind) || kind.find("save") != std::string::npos) {
@@ -258,8 +259,8 @@ void collect_effects(torch::jit::Block* block, std::vector<GraphOp>& out) {
 }  // namespace
 
 std::vector<GraphOp> external_effects(const Model& model) {
-  auto graph = torch::jit::toGraphFunction(model.module().get_method("forward").function())
-                   .graph()->copy();
+  auto graph =
+      torch::jit::toGraphFunction(model.module().get_method("forward").function()).graph()->copy();
   torch::jit::Inline(*graph);
   std::vector<GraphOp> all;
   collect_effects(graph->block(), all);
@@ -340,13 +341,16 @@ std::vector<std::string> explain_markers(Model& model) {
 nlohmann::json LayerExplanation::to_json() const {
   auto ops = [](const std::vector<GraphOp>& list) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& op : list) out.push_back({{"op", op.kind}, {"module", op.owner}, {"source", op.source}});
+    for (const auto& op : list)
+      out.push_back({{"op", op.kind}, {"module", op.owner}, {"source", op.source}});
     return out;
   };
   nlohmann::json before = ops(functional_before);
-  for (std::size_t i = 0; i < functional_before.size(); ++i) before[i]["direct"] = functional_before[i].direct;
+  for (std::size_t i = 0; i < functional_before.size(); ++i)
+    before[i]["direct"] = functional_before[i].direct;
   nlohmann::json effects = ops(external_effects);
-  for (std::size_t i = 0; i < external_effects.size(); ++i) effects[i]["count"] = external_effects[i].count;
+  for (std::size_t i = 0; i < external_effects.size(); ++i)
+    effects[i]["count"] = external_effects[i].count;
   return {{"layer", layer},
           {"type", type},
           {"functional_before", before},
@@ -368,13 +372,15 @@ std::string LayerExplanation::to_text(const SettingNamer& name_of) const {
     bool any_direct = false;
     for (const auto& op : functional_before) {
       any_direct |= op.direct;
-      out << "   " << (op.direct ? "* " : "  ") << op.kind << "  in " << (op.owner.empty() ? "the model's forward" : "'" + op.owner + "'")
+      out << "   " << (op.direct ? "* " : "  ") << op.kind << "  in "
+          << (op.owner.empty() ? "the model's forward" : "'" + op.owner + "'")
           << (op.source.empty() ? "" : "  " + op.source) << "\n";
     }
     out << "   Re-assembling submodules (e.g. in nn.Sequential) skips these ops and gives other "
            "numbers; torchprobe runs them.\n";
     if (any_direct) {
-      out << "   * runs after the previous submodule call, right before this layer ('functional' in "
+      out << "   * runs after the previous submodule call, right before this layer ('functional' "
+             "in "
              "'torchprobe layers').\n";
     }
   }
@@ -383,14 +389,16 @@ std::string LayerExplanation::to_text(const SettingNamer& name_of) const {
     out << "   none\n";
   } else {
     for (const auto& op : inplace_after) {
-      out << "   " << op.kind << "  in " << (op.owner.empty() ? "the model's forward" : "'" + op.owner + "'")
+      out << "   " << op.kind << "  in "
+          << (op.owner.empty() ? "the model's forward" : "'" + op.owner + "'")
           << (op.source.empty() ? "" : "  " + op.source) << "\n";
     }
     out << "   A forward hook that keeps the output without .clone() sees the modified values; "
            "torchprobe clones it before these run.\n";
   }
   out << "\n3. calls per forward: " << call_sites << " call site" << (call_sites == 1 ? "" : "s");
-  if (call_sites > 1) out << " (captures are named " << layer << "#0 ... " << layer << "#" << call_sites - 1 << ")";
+  if (call_sites > 1)
+    out << " (captures are named " << layer << "#0 ... " << layer << "#" << call_sites - 1 << ")";
   if (in_branch) out << "; a call sits inside a branch (it may not run: see not_called)";
   if (in_loop) out << "; a call sits inside a loop";
   out << "\n";
@@ -400,9 +408,10 @@ std::string LayerExplanation::to_text(const SettingNamer& name_of) const {
     out << "   none\n";
   } else {
     for (const auto& m : training_dependent) out << "   " << m << "\n";
-    out << render_settings("   In training mode BatchNorm uses batch statistics and Dropout is active; "
-                           "torchprobe probes in eval mode unless {mode} says otherwise.\n",
-                           name_of);
+    out << render_settings(
+        "   In training mode BatchNorm uses batch statistics and Dropout is active; "
+        "torchprobe probes in eval mode unless {mode} says otherwise.\n",
+        name_of);
   }
   if (traced) {
     out << "\n5. traced model: branches and loops were fixed when it was traced; captures follow "

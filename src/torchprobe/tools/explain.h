@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "torchprobe/model/model.h"
 #include "torchprobe/errors.h"
+#include "torchprobe/model/model.h"
 
 namespace torchprobe {
 
@@ -20,7 +20,8 @@ struct GraphOp {
   std::string owner;   // module whose code it is ("" for the root's forward)
   std::string source;  // "googlenet.py:188: x_ch0 = torch.unsqueeze(x[:, 0], 1) * ..." or ""
   // functional_before only: the op runs after the previous submodule call, right before the layer
-  // (what re-assembling submodules in nn.Sequential skips); `layers` marks such layers 'functional'.
+  // (what re-assembling submodules in nn.Sequential skips); `layers` marks such layers
+  // 'functional'.
   bool direct = false;
   // external_effects only: how many ops of this kind share this source line (e.g. every
   // BatchNorm's input check).

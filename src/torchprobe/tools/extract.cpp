@@ -18,8 +18,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "torchprobe/detail/atomic_file.h"
 #include "torchprobe/capture/capture.h"
+#include "torchprobe/detail/atomic_file.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/stimuli/stimulus.h"
 #include "torchprobe/version.h"
@@ -34,8 +34,9 @@ bool bitwise_equal(const at::Tensor& a, const at::Tensor& b) {
 }
 
 [[noreturn]] void internal(const std::string& why) {
-  throw CaptureError(ExitCode::kInternal, "cannot extract a probe: " + why,
-                     "please report this with the model and layers; 'torchprobe run' is not affected");
+  throw CaptureError(
+      ExitCode::kInternal, "cannot extract a probe: " + why,
+      "please report this with the model and layers; 'torchprobe run' is not affected");
 }
 
 // Checks a probe's output dictionary against the capture program's captures.
@@ -77,7 +78,8 @@ CaptureProgram::Selection capture_example(const CaptureProgram& program, Extract
 }
 
 // Step 2: the graph returns {name: list[call]} instead of the tuple of lists.
-void return_dictionary(torch::jit::Graph& graph, const std::vector<CaptureProgram::CaptureKey>& keys) {
+void return_dictionary(torch::jit::Graph& graph,
+                       const std::vector<CaptureProgram::CaptureKey>& keys) {
   torch::jit::WithInsertPoint guard(graph.return_node());
   torch::jit::Node* unpack = graph.insertNode(graph.createTupleUnpack(graph.outputs()[0]));
   std::vector<torch::jit::Value*> names, values;
@@ -87,9 +89,10 @@ void return_dictionary(torch::jit::Graph& graph, const std::vector<CaptureProgra
     values.push_back(graph.insert(c10::Symbol::fromQualString("aten::__getitem__"),
                                   {unpack->output(key.slot), index}));
   }
-  torch::jit::Value* dict =
-      graph.insertNode(graph.createDict(c10::StringType::get(), c10::TensorType::get(), names, values))
-          ->output();
+  torch::jit::Value* dict = graph
+                                .insertNode(graph.createDict(c10::StringType::get(),
+                                                             c10::TensorType::get(), names, values))
+                                ->output();
   graph.eraseOutput(0);
   graph.registerOutput(dict);
 }
@@ -118,16 +121,19 @@ void fold_default_arguments(torch::jit::Graph& graph, const std::vector<c10::IVa
     torch::jit::Value* argument = graph.inputs()[2];
     torch::jit::WithInsertPoint guard(graph.block()->nodes().front());
     auto constant = torch::jit::tryInsertConstant(graph, value);
-    if (!constant) internal("argument '" + argument->debugName() + "' has a default that is not a constant");
+    if (!constant)
+      internal("argument '" + argument->debugName() + "' has a default that is not a constant");
     argument->replaceAllUsesWith(*constant);
     graph.eraseInput(2);
   }
 }
 
-nlohmann::json probe_info(const Model& model, const ExtractOptions& options, const Extractor& extractor) {
+nlohmann::json probe_info(const Model& model, const ExtractOptions& options,
+                          const Extractor& extractor) {
   return {{"format", "torchprobe-probe/1"},
           {"torchprobe", TORCHPROBE_VERSION},
-          {"model", {{"path", model.path()}, {"sha256", model.sha256()}, {"mode", to_string(options.mode)}}},
+          {"model",
+           {{"path", model.path()}, {"sha256", model.sha256()}, {"mode", to_string(options.mode)}}},
           {"layers", options.layers},
           {"captures", extractor.names},
           {"shapes", extractor.shapes},
@@ -144,8 +150,8 @@ Extractor build_extractor(Model& model, const ExtractOptions& options) {
   CaptureProgram program = CaptureProgram::build(model, options.layers, CaptureOptions{true});
 
   Extractor extractor;
-  std::vector<int64_t> chw = options.input_size.value_or(
-      model.input_size().value_or(std::vector<int64_t>{3, 224, 224}));
+  std::vector<int64_t> chw =
+      options.input_size.value_or(model.input_size().value_or(std::vector<int64_t>{3, 224, 224}));
   extractor.example_size = {1, chw.at(0), chw.at(1), chw.at(2)};
   extractor.example =
       render_stimulus(StimulusSpec::parse("noise:0"), chw[0], Size2{chw[1], chw[2]}).unsqueeze(0);
@@ -158,7 +164,8 @@ Extractor build_extractor(Model& model, const ExtractOptions& options) {
   torch::jit::EliminateDeadCode(graph);
 
   auto cu = model.module()._ivalue()->compilation_unit();
-  probe.type()->addMethod(cu->create_function(c10::QualifiedName(*probe.type()->name(), "forward"), graph));
+  probe.type()->addMethod(
+      cu->create_function(c10::QualifiedName(*probe.type()->name(), "forward"), graph));
   extractor.module = probe;
   check_outputs(run_module(extractor.module, extractor.example), extractor, "the probe");
 

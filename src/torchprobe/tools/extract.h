@@ -37,15 +37,15 @@ struct ExtractOptions {
 };
 
 struct Extractor {
-  torch::jit::Module module;                // forward(x) -> Dict[str, Tensor]
-  std::vector<std::string> names;           // the dictionary's keys, in capture order
-  std::vector<std::vector<int64_t>> shapes; // each capture's shape for the example
-  std::vector<std::string> not_called;      // requests not called in the example forward
-  std::vector<int64_t> example_size;        // N, C, H, W of the example
-  nlohmann::json info;                      // written into the file as torchprobe_probe.json
-  nlohmann::json model_metadata;            // the model's torchprobe.json, copied into the file
-  at::Tensor example;                       // the example input and the capture program's
-  std::vector<at::Tensor> expected;         // captures for it, in `names` order
+  torch::jit::Module module;                 // forward(x) -> Dict[str, Tensor]
+  std::vector<std::string> names;            // the dictionary's keys, in capture order
+  std::vector<std::vector<int64_t>> shapes;  // each capture's shape for the example
+  std::vector<std::string> not_called;       // requests not called in the example forward
+  std::vector<int64_t> example_size;         // N, C, H, W of the example
+  nlohmann::json info;                       // written into the file as torchprobe_probe.json
+  nlohmann::json model_metadata;             // the model's torchprobe.json, copied into the file
+  at::Tensor example;                        // the example input and the capture program's
+  std::vector<at::Tensor> expected;          // captures for it, in `names` order
 };
 
 // Sets the model's mode. Throws UsageError, UnknownLayerError, CaptureError (kLayerNotCapturable,

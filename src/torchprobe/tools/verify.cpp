@@ -7,8 +7,8 @@
 #include <set>
 
 #include "torchprobe/capture/capture.h"
-#include "torchprobe/errors.h"
 #include "torchprobe/detail/libtorch_compat.h"
+#include "torchprobe/errors.h"
 
 namespace torchprobe {
 namespace {
@@ -107,9 +107,10 @@ void note_captures_missing_from_truncated(const std::string& stimulus_id, const 
   for (const auto* other : {&f, &r}) {
     for (const auto& capture : other->captures) {
       if (!truncated_by_name.count(capture.name)) {
-        entry(capture.name).problems.push_back(
-            stimulus_id + ": captured by the " +
-            (other == &f ? "untruncated program" : "re-run") + " but not the truncated one");
+        entry(capture.name)
+            .problems.push_back(stimulus_id + ": captured by the " +
+                                (other == &f ? "untruncated program" : "re-run") +
+                                " but not the truncated one");
       }
     }
   }
@@ -147,13 +148,13 @@ bool VerifyReport::passed() const {
 
 nlohmann::json VerifyReport::to_json() const {
   auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
-  nlohmann::json out = {{"model", model},
-                        {"result", passed() ? "identical" : "different"},
-                        {"stimuli", stimuli},
-                        {"not_called", not_called},
-                        {"convolutions", {{"truncated", truncated_convolutions},
-                                          {"full", full_convolutions}}},
-                        {"captures", nlohmann::json::array()}};
+  nlohmann::json out = {
+      {"model", model},
+      {"result", passed() ? "identical" : "different"},
+      {"stimuli", stimuli},
+      {"not_called", not_called},
+      {"convolutions", {{"truncated", truncated_convolutions}, {"full", full_convolutions}}},
+      {"captures", nlohmann::json::array()}};
   for (const auto& c : captures) {
     out["captures"].push_back({{"name", c.name},
                                {"shape", c.shape},

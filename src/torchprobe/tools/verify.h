@@ -35,11 +35,11 @@ struct VerifyOptions {
 // One capture name over all stimuli.
 struct VerifiedCapture {
   std::string name;
-  std::vector<int64_t> shape;     // of the first stimulus' capture, without the batch dimension
-  int64_t stimuli = 0;            // stimuli in which the truncated program captured it
-  int64_t full_differs = 0;       // stimuli in which truncated != untruncated
-  int64_t rerun_differs = 0;      // stimuli in which truncated != re-run
-  double full_max_abs_diff = 0;   // over the differing stimuli (inf for a shape mismatch)
+  std::vector<int64_t> shape;    // of the first stimulus' capture, without the batch dimension
+  int64_t stimuli = 0;           // stimuli in which the truncated program captured it
+  int64_t full_differs = 0;      // stimuli in which truncated != untruncated
+  int64_t rerun_differs = 0;     // stimuli in which truncated != re-run
+  double full_max_abs_diff = 0;  // over the differing stimuli (inf for a shape mismatch)
   double rerun_max_abs_diff = 0;
   std::vector<std::string> problems;  // e.g. "noise:1: missing from the untruncated program"
 

@@ -50,12 +50,20 @@ TEST(Capture, TruncatedEqualsUntruncatedOnEveryTestModel) {
     std::vector<std::string> layers;
   };
   std::vector<Case> cases = {
-      {"googlenet_script", {"conv1.conv", "conv1.bn", "conv1", "inception3a.branch2.1", "inception4c", "fc"}},
-      {"googlenet_trace", {"conv1.conv", "conv1.bn", "conv1", "inception3a.branch2.1", "inception4c", "fc"}},
-      {"densenet121_script", {"features.conv0", "features.norm0", "features.denseblock1.denselayer1.conv1", "features.transition2", "classifier"}},
-      {"densenet121_trace", {"features.conv0", "features.norm0", "features.denseblock1.denselayer1.conv1", "features.transition2", "classifier"}},
-      {"resnet18_script", {"layer1.0.relu", "layer1.0.bn2", "layer3.0.downsample.1", "avgpool", "fc"}},
-      {"resnet18_trace", {"layer1.0.relu", "layer1.0.bn2", "layer3.0.downsample.1", "avgpool", "fc"}},
+      {"googlenet_script",
+       {"conv1.conv", "conv1.bn", "conv1", "inception3a.branch2.1", "inception4c", "fc"}},
+      {"googlenet_trace",
+       {"conv1.conv", "conv1.bn", "conv1", "inception3a.branch2.1", "inception4c", "fc"}},
+      {"densenet121_script",
+       {"features.conv0", "features.norm0", "features.denseblock1.denselayer1.conv1",
+        "features.transition2", "classifier"}},
+      {"densenet121_trace",
+       {"features.conv0", "features.norm0", "features.denseblock1.denselayer1.conv1",
+        "features.transition2", "classifier"}},
+      {"resnet18_script",
+       {"layer1.0.relu", "layer1.0.bn2", "layer3.0.downsample.1", "avgpool", "fc"}},
+      {"resnet18_trace",
+       {"layer1.0.relu", "layer1.0.bn2", "layer3.0.downsample.1", "avgpool", "fc"}},
   };
   at::Tensor input = noise_batch(3, 224, 224, 11);
   for (const auto& c : cases) {
@@ -139,7 +147,8 @@ TEST(Capture, ClonesBeforeInplaceRelu) {
   // BasicConv2d.forward is conv -> bn -> F.relu(x, inplace=True): a capture of bn that was not
   // cloned at call time would hold the rectified values.
   Model model = eval_model("googlenet_script");
-  Captures out = CaptureProgram::build(model, {"conv1.bn", "conv1"}, {}).run(noise_batch(3, 64, 64, 3));
+  Captures out =
+      CaptureProgram::build(model, {"conv1.bn", "conv1"}, {}).run(noise_batch(3, 64, 64, 3));
   const at::Tensor& bn = find_capture(out, "conv1.bn");
   const at::Tensor& relu = find_capture(out, "conv1");
   EXPECT_LT(bn.min().item<float>(), 0.0f);
@@ -152,23 +161,28 @@ TEST(Capture, ClonesOnlyCapturesThatALaterOpCouldOverwrite) {
   // their call: no copy of them is made.
   Model model = eval_model("googlenet_script");
   EXPECT_EQ(CaptureProgram::build(model, {"conv1.bn", "conv1"}, {}).count_nodes("aten::clone"), 1u);
-  EXPECT_EQ(CaptureProgram::build(model, {"conv1", "inception3a"}, {}).count_nodes("aten::clone"), 0u);
+  EXPECT_EQ(CaptureProgram::build(model, {"conv1", "inception3a"}, {}).count_nodes("aten::clone"),
+            0u);
   // conv1.bn alone: truncation drops everything after it, the in-place ReLU included.
   EXPECT_EQ(CaptureProgram::build(model, {"conv1.bn"}, {}).count_nodes("aten::clone"), 0u);
   // Untruncated, the whole forward runs after the capture and is analysed the same way:
   // functional_inplace's relu and add_ write bn1's output in place.
   Model inplace = eval_model("functional_inplace_script");
-  EXPECT_EQ(CaptureProgram::build(inplace, {"bn1"}, CaptureOptions{false}).count_nodes("aten::clone"), 1u);
+  EXPECT_EQ(
+      CaptureProgram::build(inplace, {"bn1"}, CaptureOptions{false}).count_nodes("aten::clone"),
+      1u);
 }
 
 TEST(Capture, CapturesWithoutCloneEqualTheClonedOnes) {
   // The same values whether or not a capture was copied: compare with a program whose captures
-  // are all cloned because a later in-place op reaches them (an untruncated program keeps the model's own
-  // in-place ops after every capture of functional_inplace).
+  // are all cloned because a later in-place op reaches them (an untruncated program keeps the
+  // model's own in-place ops after every capture of functional_inplace).
   Model model = eval_model("googlenet_script");
   at::Tensor input = noise_batch(3, 64, 64, 2);
   Captures lean = CaptureProgram::build(model, {"conv1", "inception3a"}, {}).run(input);
-  Captures full = CaptureProgram::build(model, {"conv1.bn", "conv1", "inception3a"}, CaptureOptions{false}).run(input);
+  Captures full =
+      CaptureProgram::build(model, {"conv1.bn", "conv1", "inception3a"}, CaptureOptions{false})
+          .run(input);
   EXPECT_TRUE(at::equal(find_capture(lean, "conv1"), find_capture(full, "conv1")));
   EXPECT_TRUE(at::equal(find_capture(lean, "inception3a"), find_capture(full, "inception3a")));
 }
@@ -182,19 +196,22 @@ TEST(Capture, RepeatedCallsAreNumberedInCallOrder) {
   EXPECT_EQ(names, (std::vector<std::string>{"layer1.0.relu#0", "layer1.0.relu#1", "layer1.0.bn1",
                                              "layer1.0.bn2"}));
   // relu#0 rectifies bn1's output (BasicBlock: relu(bn1(conv1(x)))).
-  EXPECT_TRUE(at::equal(find_capture(out, "layer1.0.relu#0"), at::relu(find_capture(out, "layer1.0.bn1"))));
+  EXPECT_TRUE(
+      at::equal(find_capture(out, "layer1.0.relu#0"), at::relu(find_capture(out, "layer1.0.bn1"))));
 }
 
 TEST(Capture, SelectedCallOnly) {
   Model model = eval_model("resnet18_script");
-  Captures out = CaptureProgram::build(model, {"layer1.0.relu#1"}, {}).run(noise_batch(3, 64, 64, 5));
+  Captures out =
+      CaptureProgram::build(model, {"layer1.0.relu#1"}, {}).run(noise_batch(3, 64, 64, 5));
   ASSERT_EQ(out.captures.size(), 1u);
   EXPECT_EQ(out.captures[0].name, "layer1.0.relu#1");
 }
 
 TEST(Capture, CallIndexBeyondCallsIsNotCalled) {
   Model model = eval_model("resnet18_script");
-  Captures out = CaptureProgram::build(model, {"layer1.0.relu#2"}, {}).run(noise_batch(3, 64, 64, 5));
+  Captures out =
+      CaptureProgram::build(model, {"layer1.0.relu#2"}, {}).run(noise_batch(3, 64, 64, 5));
   EXPECT_TRUE(out.captures.empty());
   EXPECT_EQ(out.not_called, std::vector<std::string>{"layer1.0.relu#2"});
 }
@@ -209,7 +226,8 @@ TEST(Capture, InputOfACallIsThePreviousOutput) {
 TEST(Capture, UntakenBranchIsReportedNotCalled) {
   for (const char* name : {"untaken_branch_script"}) {
     Model model = eval_model(name);
-    Captures out = CaptureProgram::build(model, {"never", "body"}, {}).run(noise_batch(3, 32, 32, 1));
+    Captures out =
+        CaptureProgram::build(model, {"never", "body"}, {}).run(noise_batch(3, 32, 32, 1));
     EXPECT_EQ(out.not_called, std::vector<std::string>{"never"});
     ASSERT_EQ(out.captures.size(), 1u);
     EXPECT_EQ(out.captures[0].name, "body");
@@ -243,20 +261,23 @@ TEST(Capture, ForwardFailureNamesModelShapeAndExpectationInOneLine) {
     auto program = CaptureProgram::build(model, {"conv1"}, {});
     for (const auto& [input, why] :
          {std::pair{noise_batch(3, 8, 8, 1), "expected input[1, 3, 8, 8] to have 1 channels"},
-          std::pair{noise_batch(1, 2, 2, 1), "Kernel size can't be greater than actual input size"}}) {
+          std::pair{noise_batch(1, 2, 2, 1),
+                    "Kernel size can't be greater than actual input size"}}) {
       try {
         program.run(input);
         FAIL() << "expected ForwardError";
       } catch (const ForwardError& e) {
         const std::string what = e.what();
         EXPECT_EQ(e.code(), ExitCode::kForward);
-        EXPECT_EQ(what.find("forward of model '" + test_model(name) + "' failed on an input of shape [1, " +
-                            std::to_string(input.size(1)) + ", " + std::to_string(input.size(2)) + ", " +
-                            std::to_string(input.size(3)) + "]: "),
-                  0u)
+        EXPECT_EQ(
+            what.find("forward of model '" + test_model(name) +
+                      "' failed on an input of shape [1, " + std::to_string(input.size(1)) + ", " +
+                      std::to_string(input.size(2)) + ", " + std::to_string(input.size(3)) + "]: "),
+            0u)
             << what;
         EXPECT_NE(what.find(why), std::string::npos) << what;
-        EXPECT_NE(what.find("it expects input 1x32x32 (the model's metadata)"), std::string::npos) << what;
+        EXPECT_NE(what.find("it expects input 1x32x32 (the model's metadata)"), std::string::npos)
+            << what;
         EXPECT_EQ(what.find('\n'), std::string::npos) << "no TorchScript traceback: " << what;
         EXPECT_NE(e.hint_template().find("{size}"), std::string::npos);
       }

@@ -1,8 +1,9 @@
 // value_dependent_control_flow() on small hand-written graphs (TorchScript IR).
 #include "torchprobe/capture/control_flow.h"
 
-#include <gtest/gtest.h>
 #include <torch/csrc/jit/ir/irparser.h>
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -39,7 +40,8 @@ graph(%x : Tensor):
       -> (%x)
     block1():
       -> (%x)
-  return (%y))IR").has_value());
+  return (%y))IR")
+                   .has_value());
 }
 
 TEST(ControlFlow, FindsALoopWhoseContinueFlagReadsValues) {
@@ -66,7 +68,8 @@ graph(%x : Tensor, %k : int):
     block0(%i : int, %z : Tensor):
       %w : Tensor = aten::relu(%z)
       -> (%true, %w)
-  return (%y))IR").has_value());
+  return (%y))IR")
+                   .has_value());
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ TEST(Readout, MeanAndMaxReduceSpatialPositionsPerChannel) {
   EXPECT_TRUE(at::allclose(Readout::parse("mean").apply(t, 0, "x").values, t[0].mean({1, 2})));
   EXPECT_TRUE(at::equal(Readout::parse("max").apply(t, 0, "x").values, t[0].amax({1, 2})));
   at::Tensor l = sample({1, 3, 9});
-  EXPECT_TRUE(at::equal(Readout::parse("center").apply(l, 0, "x").values, l.index({0, at::indexing::Slice(), 4})));
+  EXPECT_TRUE(at::equal(Readout::parse("center").apply(l, 0, "x").values,
+                        l.index({0, at::indexing::Slice(), 4})));
   EXPECT_TRUE(at::equal(Readout::parse("max").apply(l, 0, "x").values, l[0].amax({1})));
 }
 

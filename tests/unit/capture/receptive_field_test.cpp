@@ -12,14 +12,17 @@ using testing::test_model;
 at::Tensor noise_batch(int64_t n, const Size2& size, uint64_t seed) {
   std::vector<at::Tensor> items;
   for (int64_t i = 0; i < n; ++i) {
-    items.push_back(render_stimulus(StimulusSpec::parse("noise:" + std::to_string(seed + uint64_t(i))), 3, size));
+    items.push_back(render_stimulus(
+        StimulusSpec::parse("noise:" + std::to_string(seed + uint64_t(i))), 3, size));
   }
   return at::stack(items);
 }
 
 // Cropped readouts equal uncropped ones for every capture of `layers`.
-void expect_cropped_equals_full(const std::string& model_name, const std::vector<std::string>& layers,
-                                const std::string& readout_text, const Size2& size, bool expect_active) {
+void expect_cropped_equals_full(const std::string& model_name,
+                                const std::vector<std::string>& layers,
+                                const std::string& readout_text, const Size2& size,
+                                bool expect_active) {
   Model model = Model::load(test_model(model_name));
   model.set_mode(Mode::kEval);
   CaptureProgram program = CaptureProgram::build(model, layers, {});
@@ -47,9 +50,12 @@ void expect_cropped_equals_full(const std::string& model_name, const std::vector
 
 TEST(ReceptiveField, CenterOfEarlyLayersIsCroppedExactly) {
   expect_cropped_equals_full("googlenet_script", {"conv1"}, "center", {224, 224}, true);
-  expect_cropped_equals_full("googlenet_trace", {"conv1.bn", "inception3a"}, "center", {224, 224}, true);
-  expect_cropped_equals_full("resnet18_script", {"layer1.0.relu", "layer2.0.conv1"}, "center", {224, 224}, true);
-  expect_cropped_equals_full("densenet121_script", {"features.denseblock1.denselayer1.conv1"}, "center", {224, 224}, true);
+  expect_cropped_equals_full("googlenet_trace", {"conv1.bn", "inception3a"}, "center", {224, 224},
+                             true);
+  expect_cropped_equals_full("resnet18_script", {"layer1.0.relu", "layer2.0.conv1"}, "center",
+                             {224, 224}, true);
+  expect_cropped_equals_full("densenet121_script", {"features.denseblock1.denselayer1.conv1"},
+                             "center", {224, 224}, true);
 }
 
 TEST(ReceptiveField, NonSquareInputsAndPositionsNearTheBorder) {
@@ -73,7 +79,8 @@ TEST(ReceptiveField, SizeDependentValuesFallBackByTheExactnessCheck) {
   CaptureProgram program = CaptureProgram::build(model, {"conv1", "conv2"}, {});
   CropPlan plan = plan_crop(program, Readout::parse("center"), 3, {32, 32});
   EXPECT_FALSE(plan.active);
-  EXPECT_NE(plan.reason.find("cropped and full responses differ"), std::string::npos) << plan.reason;
+  EXPECT_NE(plan.reason.find("cropped and full responses differ"), std::string::npos)
+      << plan.reason;
   EXPECT_LE(plan.height * plan.width, 8 * 8);  // the box search passed; only the check refused
   EXPECT_EQ(plan.to_json()["used"], false);
   EXPECT_EQ(plan.to_json()["reason"], plan.reason);

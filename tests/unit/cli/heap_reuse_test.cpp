@@ -1,9 +1,8 @@
 #include "cli/heap_reuse.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <cstring>
+#include <gtest/gtest.h>
 
 #if defined(__GLIBC__)
 #include <malloc.h>

@@ -16,7 +16,8 @@ TEST(SettingFlags, EverySettingTheLibraryNamesHasAFlag) {
 TEST(SettingFlags, MessagesAreShownWithFlags) {
   EXPECT_EQ(with_flags("give {resume} to continue it, or {force} to overwrite it"),
             "give --resume to continue it, or --force to overwrite it");
-  EXPECT_EQ(with_flags("choose another {output}; bad {batch_size}"), "choose another -o; bad --batch-size");
+  EXPECT_EQ(with_flags("choose another {output}; bad {batch_size}"),
+            "choose another -o; bad --batch-size");
 }
 
 }  // namespace

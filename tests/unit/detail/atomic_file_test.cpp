@@ -1,20 +1,19 @@
 #include "torchprobe/detail/atomic_file.h"
 
-#include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
+#include <sys/resource.h>
+#include <unistd.h>
 
-#include "torchprobe/errors.h"
-#include "torchprobe/output/json_document_writer.h"
 #include "file_size_limit.h"
 #include "scratch_dir.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/output/json_document_writer.h"
 
 namespace torchprobe {
 namespace {

@@ -1,10 +1,9 @@
 #include "torchprobe/detail/json_text.h"
 
-#include <gtest/gtest.h>
-
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <gtest/gtest.h>
 #include <limits>
 #include <random>
 
@@ -44,8 +43,11 @@ TEST(JsonText, NonFiniteBecomesNull) {
 }
 
 TEST(JsonText, CompactAndPrettyParseBackEqual) {
-  nlohmann::json j = {{"id", "a\"b"}, {"values", {json_float(0.5f), json_float(-0.375f)}},
-                      {"nested", {{1, 2}, {3, 4}}}, {"n", 7}, {"empty", nlohmann::json::array()}};
+  nlohmann::json j = {{"id", "a\"b"},
+                      {"values", {json_float(0.5f), json_float(-0.375f)}},
+                      {"nested", {{1, 2}, {3, 4}}},
+                      {"n", 7},
+                      {"empty", nlohmann::json::array()}};
   EXPECT_EQ(nlohmann::json::parse(dump_json(j)), j);
   EXPECT_EQ(nlohmann::json::parse(dump_json(j, true)), j);
   EXPECT_EQ(dump_json(j).find('\n'), std::string::npos);

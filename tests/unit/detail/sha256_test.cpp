@@ -1,7 +1,6 @@
 #include "torchprobe/detail/sha256.h"
 
 #include <gtest/gtest.h>
-
 #include <random>
 #include <string>
 #include <vector>
@@ -11,8 +10,10 @@ namespace {
 
 // FIPS 180-2 test vectors.
 TEST(Sha256, MatchesStandardTestVectors) {
-  EXPECT_EQ(sha256_bytes("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(sha256_bytes("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_bytes("", 0),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_bytes("abc", 3),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   EXPECT_EQ(sha256_bytes(two_blocks.data(), two_blocks.size()),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
@@ -39,7 +40,8 @@ TEST(Sha256, HardwareAndPortableCodeAgree) {
   sizes.push_back(data.size() - 7);
   for (std::size_t n : sizes) {
     ASSERT_EQ(detail::sha256_bytes_with(true, data.data(), n),
-              detail::sha256_bytes_with(false, data.data(), n)) << n << " bytes";
+              detail::sha256_bytes_with(false, data.data(), n))
+        << n << " bytes";
   }
 }
 

@@ -1,7 +1,6 @@
 #include "torchprobe/model/model.h"
 
 #include <gtest/gtest.h>
-
 #include <map>
 
 #include "test_models.h"
@@ -71,7 +70,9 @@ TEST(Model, ChannelsLastReordersConvolutionWeightsKeepingTheirValues) {
     if (entry.type == "Conv2d") before[entry.name] = entry.module.attr("weight").toTensor().clone();
   }
   ASSERT_EQ(before.size(), 20u);  // resnet18: 17 3x3/7x7 and 3 downsample convolutions
-  auto weight = [&](const std::string& name) { return model.find(name).module.attr("weight").toTensor(); };
+  auto weight = [&](const std::string& name) {
+    return model.find(name).module.attr("weight").toTensor();
+  };
   model.set_channels_last(true);
   for (const auto& [name, values] : before) {
     EXPECT_TRUE(weight(name).is_contiguous(at::MemoryFormat::ChannelsLast)) << name;

@@ -1,19 +1,18 @@
 #include "torchprobe/output/jsonl_writer.h"
 
-#include <gtest/gtest.h>
-#include <sys/resource.h>
-
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
+#include <sys/resource.h>
 
-#include "torchprobe/errors.h"
-#include "torchprobe/detail/json_text.h"
 #include "file_size_limit.h"
 #include "scratch_dir.h"
+#include "torchprobe/detail/json_text.h"
+#include "torchprobe/errors.h"
 
 namespace torchprobe {
 namespace {

@@ -1,8 +1,7 @@
 #include "torchprobe/results/diff.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+#include <gtest/gtest.h>
 
 #include "torchprobe/errors.h"
 
@@ -23,16 +22,20 @@ json output() {
               {"stimuli", json::array()}};
   for (const char* id : {"a", "b"}) {
     json record = {{"id", id}, {"input_shape", {1, 3, 8, 8}}, {"not_called", json::array()}};
-    record["responses"]["conv1"] = {{"shape", {4, 3, 3}}, {"index", {1, 1}},
-                                    {"values", {0.5, -1.0, 2.0, 0.0}}};
-    record["responses"]["pool"] = {{"shape", {2, 2, 2}}, {"index", json::array()},
-                                   {"values", {{{1.0, 2.0}, {3.0, 4.0}}, {{5.0, 6.0}, {7.0, 8.0}}}}};
+    record["responses"]["conv1"] = {
+        {"shape", {4, 3, 3}}, {"index", {1, 1}}, {"values", {0.5, -1.0, 2.0, 0.0}}};
+    record["responses"]["pool"] = {
+        {"shape", {2, 2, 2}},
+        {"index", json::array()},
+        {"values", {{{1.0, 2.0}, {3.0, 4.0}}, {{5.0, 6.0}, {7.0, 8.0}}}}};
     doc["stimuli"].push_back(record);
   }
   return doc;
 }
 
-Results results(const json& doc, const std::string& name) { return parse_results(doc.dump(), name); }
+Results results(const json& doc, const std::string& name) {
+  return parse_results(doc.dump(), name);
+}
 
 DiffReport diff(const json& a, const json& b, Tolerance tolerance = {}) {
   return diff_results(results(a, "a.json"), results(b, "b.json"), tolerance);
@@ -74,7 +77,8 @@ TEST(Diff, NamesStimulusLayerAndChannelOfAValueOutOfTolerance) {
 
 TEST(Diff, AValueWithinToleranceIsNotADifference) {
   json b = output();
-  b["stimuli"][0]["responses"]["conv1"]["values"][2] = 2.0 + 0.5 * (kDefaultAtol + kDefaultRtol * 2);
+  b["stimuli"][0]["responses"]["conv1"]["values"][2] =
+      2.0 + 0.5 * (kDefaultAtol + kDefaultRtol * 2);
   DiffReport report = diff(output(), b);
   EXPECT_TRUE(report.same());
   ASSERT_TRUE(report.max_abs);
@@ -103,8 +107,10 @@ TEST(Diff, ScaledToleranceIsAFractionOfTheResponsesLargestMagnitude) {
   c["stimuli"][0]["responses"]["conv1"]["values"][3] = 0.05;
   EXPECT_FALSE(diff(output(), c, {0, 0, 0.007}).same());
   EXPECT_TRUE(diff(output(), c, {0, 0, 0.026}).same());
-  EXPECT_NE(diff(output(), c, {0, 0, 0.026}).to_json()["tolerance"]["rule"].get<std::string>().find(
-                "scale_tol * max|baseline of the response|"),
+  EXPECT_NE(diff(output(), c, {0, 0, 0.026})
+                .to_json()["tolerance"]["rule"]
+                .get<std::string>()
+                .find("scale_tol * max|baseline of the response|"),
             std::string::npos);
 }
 
@@ -231,8 +237,8 @@ TEST(Diff, HeaderReadoutAndPreprocessingCountModelAndVersionsAreNotes) {
 
 TEST(Diff, ComparesHeaderNumbersAsFloat32) {
   json a = output(), b = output();
-  a["preprocess"]["mean"] = {0.485};                  // as read back from a file
-  b["preprocess"]["mean"] = {double(0.485f)};         // as Probe::header() holds it
+  a["preprocess"]["mean"] = {0.485};           // as read back from a file
+  b["preprocess"]["mean"] = {double(0.485f)};  // as Probe::header() holds it
   EXPECT_TRUE(diff(a, b).same());
 }
 

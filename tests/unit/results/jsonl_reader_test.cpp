@@ -1,10 +1,9 @@
 #include "torchprobe/results/jsonl_reader.h"
 
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "torchprobe/errors.h"
 
@@ -14,8 +13,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string write_file(const std::string& name, const std::string& text) {
-  fs::path path = fs::temp_directory_path() /
-                  ("torchprobe-reader-" + std::to_string(::getpid()) + "-" + name);
+  fs::path path =
+      fs::temp_directory_path() / ("torchprobe-reader-" + std::to_string(::getpid()) + "-" + name);
   std::ofstream(path, std::ios::binary) << text;
   return path.string();
 }

@@ -1,9 +1,8 @@
 #include "torchprobe/results/results_reader.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
+#include <gtest/gtest.h>
 
 #include "torchprobe/errors.h"
 

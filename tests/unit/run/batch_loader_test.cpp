@@ -1,9 +1,8 @@
 #include "torchprobe/run/batch_loader.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
+#include <gtest/gtest.h>
 #include <stdexcept>
 #include <thread>
 

@@ -1,11 +1,10 @@
 #include "torchprobe/run/resume.h"
 
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
+#include <unistd.h>
 
 #include "torchprobe/errors.h"
 
@@ -15,10 +14,11 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(HeaderDifference, NamesTheFirstDifferingFieldInKeyOrder) {
-  nlohmann::json a = {{"layers", {"conv1"}}, {"model", {{"path", "a.pt"}, {"sha256", "11"}}},
+  nlohmann::json a = {{"layers", {"conv1"}},
+                      {"model", {{"path", "a.pt"}, {"sha256", "11"}}},
                       {"readout", "center"}};
-  nlohmann::json b = {{"layers", {"conv1"}}, {"model", {{"path", "b.pt"}, {"sha256", "22"}}},
-                      {"readout", "mean"}};
+  nlohmann::json b = {
+      {"layers", {"conv1"}}, {"model", {{"path", "b.pt"}, {"sha256", "22"}}}, {"readout", "mean"}};
   EXPECT_EQ(header_difference(a, b, {"model.path"}),
             "'model.sha256' is \"11\" there and \"22\" here");
   b["model"]["sha256"] = "11";

@@ -43,8 +43,7 @@ TEST(Shard, RejectsAnythingButKOfNWithKFromOne) {
       ADD_FAILURE() << "accepted '" << text << "'";
     } catch (const UsageError& e) {
       EXPECT_EQ(e.message_template(),
-                std::string("bad {shard} '") + text +
-                    "': expected K/N with 1 <= K <= N, e.g. 1/4");
+                std::string("bad {shard} '") + text + "': expected K/N with 1 <= K <= N, e.g. 1/4");
       EXPECT_EQ(e.code(), ExitCode::kUsage);
     }
   }

@@ -1,20 +1,20 @@
 // Preparing only a region of an image (receptive-field cropping) gives exactly the pixels of the
 // whole image at that place.
+#include "torchprobe/stimuli/image.h"
+
 #include <ATen/ATen.h>
-#include <gtest/gtest.h>
 
 #include <cstdio>
-#include <random>
-
+#include <gtest/gtest.h>
 #include <jpeglib.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <random>
 
 #include "scratch_dir.h"
-#include "torchprobe/errors.h"
-#include "torchprobe/stimuli/image.h"
-#include "torchprobe/stimuli/preprocess.h"
 #include "torchprobe/detail/sha256.h"
+#include "torchprobe/errors.h"
+#include "torchprobe/stimuli/preprocess.h"
 #include "torchprobe/stimuli/stimulus.h"
 
 namespace torchprobe {
@@ -27,7 +27,8 @@ class ImageRegionTest : public test_support::ScratchDirTest {
   // A deterministic image of `type` (CV_8UC3, CV_16UC1, CV_8UC4, ...) written as `name`.
   std::string write_image(const std::string& name, int rows, int cols, int type) {
     cv::Mat image(rows, cols, type);
-    cv::randu(image, cv::Scalar::all(0), cv::Scalar::all(CV_MAT_DEPTH(type) == CV_16U ? 65535 : 255));
+    cv::randu(image, cv::Scalar::all(0),
+              cv::Scalar::all(CV_MAT_DEPTH(type) == CV_16U ? 65535 : 255));
     const std::string file = path(name);
     EXPECT_TRUE(cv::imwrite(file, image));
     return file;
@@ -77,7 +78,7 @@ class ImageRegionTest : public test_support::ScratchDirTest {
 
 TEST_F(ImageRegionTest, RegionEqualsTheSamePlaceOfTheWholeImage) {
   const std::vector<std::string> files = {
-      write_image("colour.jpg", 53, 37, CV_8UC3),   // upscaled to 224x224
+      write_image("colour.jpg", 53, 37, CV_8UC3),     // upscaled to 224x224
       write_image("gray16.png", 300, 410, CV_16UC1),  // downscaled
       write_image("rgba.png", 61, 90, CV_8UC4),
   };
@@ -89,9 +90,11 @@ TEST_F(ImageRegionTest, RegionEqualsTheSamePlaceOfTheWholeImage) {
       for (const auto& resize : resizes) {
         const at::Tensor whole = load_image(file, channels, resize);
         const Size2 s = resize.size;
-        const std::vector<PixelRegion> regions = {
-            PixelRegion::whole(s), {0, 0, 1, 1}, {s.height / 2 - 4, s.width / 2 - 3, 8, 7},
-            {s.height - 5, s.width - 2, 5, 2}, {3, 0, s.height - 3, 4}};
+        const std::vector<PixelRegion> regions = {PixelRegion::whole(s),
+                                                  {0, 0, 1, 1},
+                                                  {s.height / 2 - 4, s.width / 2 - 3, 8, 7},
+                                                  {s.height - 5, s.width - 2, 5, 2},
+                                                  {3, 0, s.height - 3, 4}};
         for (const auto& region : regions) {
           LoadedImage part = load_image_region(file, channels, resize, region);
           ASSERT_TRUE(at::equal(part.pixels, narrowed(whole, region)))
@@ -114,13 +117,11 @@ TEST_F(ImageRegionTest, JpegRegionsEqualOpenCvsWholeDecode) {
     bool progressive;
     int restart_rows;
   };
-  const Case cases[] = {{"420.jpg", 256, 256, 3, 2, 2, false, 0},
-                        {"444.jpg", 203, 317, 3, 1, 1, false, 0},
-                        {"422.jpg", 150, 97, 3, 2, 1, false, 0},
-                        {"440.jpg", 121, 140, 3, 1, 2, false, 0},
-                        {"progressive.jpg", 256, 200, 3, 2, 2, true, 0},
-                        {"restart.jpg", 260, 250, 3, 2, 2, false, 1},
-                        {"gray.jpg", 301, 199, 1, 1, 1, false, 0}};
+  const Case cases[] = {
+      {"420.jpg", 256, 256, 3, 2, 2, false, 0},        {"444.jpg", 203, 317, 3, 1, 1, false, 0},
+      {"422.jpg", 150, 97, 3, 2, 1, false, 0},         {"440.jpg", 121, 140, 3, 1, 2, false, 0},
+      {"progressive.jpg", 256, 200, 3, 2, 2, true, 0}, {"restart.jpg", 260, 250, 3, 2, 2, false, 1},
+      {"gray.jpg", 301, 199, 1, 1, 1, false, 0}};
   std::mt19937 rng(11);
   unsigned seed = 1;
   for (const auto& c : cases) {
@@ -135,7 +136,8 @@ TEST_F(ImageRegionTest, JpegRegionsEqualOpenCvsWholeDecode) {
         const int64_t width = 1 + int64_t(rng() % uint32_t(std::min<int64_t>(s.width - 1, 60)));
         const PixelRegion region{int64_t(rng() % uint32_t(s.height - height + 1)),
                                  int64_t(rng() % uint32_t(s.width - width + 1)), height, width};
-        ASSERT_TRUE(at::equal(load_image_region(file, 3, resize, region).pixels, narrowed(whole, region)))
+        ASSERT_TRUE(
+            at::equal(load_image_region(file, 3, resize, region).pixels, narrowed(whole, region)))
             << c.name << " size " << to_string(s) << " region " << region.top << "," << region.left
             << " " << region.height << "x" << region.width;
       }
@@ -160,7 +162,8 @@ TEST_F(ImageRegionTest, CorruptJpegDataGivesTheSamePixelsAsTheWholeDecode) {
   const Resize resize({64, 64});
   const at::Tensor whole = load_image(file, 3, resize);
   const PixelRegion region{40, 10, 20, 30};
-  EXPECT_TRUE(at::equal(load_image_region(file, 3, resize, region).pixels, narrowed(whole, region)));
+  EXPECT_TRUE(
+      at::equal(load_image_region(file, 3, resize, region).pixels, narrowed(whole, region)));
 }
 
 TEST_F(ImageRegionTest, RegionOutsideTheImageIsAnInternalError) {
@@ -186,7 +189,8 @@ TEST_F(ImageRegionTest, PreparedRegionEqualsTheNormalisedWholeInputThere) {
 }
 
 TEST_F(ImageRegionTest, UnreadableFileInARegionIsAStimulusError) {
-  EXPECT_THROW(load_image_region(path("missing.png"), 3, Resize({8, 8}), {0, 0, 2, 2}), StimulusError);
+  EXPECT_THROW(load_image_region(path("missing.png"), 3, Resize({8, 8}), {0, 0, 2, 2}),
+               StimulusError);
 }
 
 }  // namespace

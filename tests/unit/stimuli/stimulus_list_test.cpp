@@ -1,10 +1,9 @@
 #include "torchprobe/stimuli/stimulus_list.h"
 
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "torchprobe/errors.h"
 
@@ -59,8 +58,9 @@ TEST(Sweep, StopIsExclusiveAndStepsAreRoundedTo12Digits) {
 }
 
 TEST(Sweep, BadSweepsAreStimulusErrors) {
-  for (const char* bad : {"cat.png", "grating:ori=0:0:15", "grating:ori=0:10:0", "grating:ori=a:b",
-                          "grating:ori=0:1:2:3", "noise:0:1000000", "grating:ori=0:1000:1,sf=0:1000:1"}) {
+  for (const char* bad :
+       {"cat.png", "grating:ori=0:0:15", "grating:ori=0:10:0", "grating:ori=a:b",
+        "grating:ori=0:1:2:3", "noise:0:1000000", "grating:ori=0:1000:1,sf=0:1000:1"}) {
     EXPECT_THROW(expand_sweep(bad), StimulusError) << bad;
   }
 }
@@ -117,8 +117,8 @@ TEST_F(StimulusListTest, ListFileWithCommentsAndRelativePaths) {
   touch("lists/nested.txt", "noise:3\n");
   std::vector<std::string> warnings;
   auto specs = expand_stimuli({"@" + path("lists/list.txt"), "noise:4"}, {}, warnings);
-  EXPECT_EQ(ids(specs), (std::vector<std::string>{"../imgs/cat.png", "uniform:0.5@8x8",
-                                                  "dog.png", "noise:3", "noise:4"}));
+  EXPECT_EQ(ids(specs), (std::vector<std::string>{"../imgs/cat.png", "uniform:0.5@8x8", "dog.png",
+                                                  "noise:3", "noise:4"}));
   EXPECT_EQ(fs::path(specs[0].path), root_ / "lists" / "../imgs/cat.png");
 }
 
@@ -131,7 +131,8 @@ TEST_F(StimulusListTest, ListErrorsNameTheListAndLine) {
     expand_stimuli({"@" + path("list.txt")}, {}, warnings);
     FAIL();
   } catch (const StimulusError& e) {
-    EXPECT_NE(std::string(e.what()).find("missing.png': no such file"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("missing.png': no such file"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("line 2 of"), std::string::npos) << e.what();
   }
   EXPECT_THROW(expand_stimuli({"@" + path("loop.txt")}, {}, warnings), StimulusError);

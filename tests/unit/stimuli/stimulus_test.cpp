@@ -29,7 +29,8 @@ TEST(Stimulus, NoiseIsDeterministicUniformInUnitInterval) {
 
 TEST(Stimulus, NoiseDistUniformIsPlainNoise) {
   auto plain = render_stimulus(StimulusSpec::parse("noise:7"), 3, Size2{8, 8});
-  auto explicit_uniform = render_stimulus(StimulusSpec::parse("noise:7,dist=uniform"), 3, Size2{8, 8});
+  auto explicit_uniform =
+      render_stimulus(StimulusSpec::parse("noise:7,dist=uniform"), 3, Size2{8, 8});
   EXPECT_TRUE(at::equal(plain, explicit_uniform));
 }
 
