@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Reference model inputs in numpy, independent of torchprobe's C++ (README "Stimuli",
-"Preprocessing"; src/torchprobe/stimuli/image.h, synthetic.h).
+"""Reference model inputs in numpy, independent of torchprobe's C++ (README "Stimuli and
+preprocessing", docs/stimuli.md; src/torchprobe/stimuli/image.h, synthetic.h).
 
 Usage:
     /usr/bin/python3 tests/reference/preprocess_reference.py SPEC --size HxW [--channels C]

@@ -46,7 +46,7 @@ struct RunOptions {
   std::string size;
   StimulusOptions stimulus;  // --sweep, --recursive, --fit, --mean, --std
   std::string dump_inputs;   // --dump-inputs DIR
-  // Batch runs (README "Large runs"):
+  // Batch runs (README "Batch probing at scale"):
   std::string workers;  // empty or -1: default_workers()
   bool quiet = false;
   bool resume = false;

@@ -5,7 +5,7 @@
 //   std::cout << r.header["model"]["sha256"] << " " << r.records.size() << " stimuli\n";
 //   for (const auto& record : r.records) std::cout << record["id"] << "\n";
 //
-// Formats (see README "Output"):
+// Formats (see README "Output schema"):
 //   document  one JSON object: the header fields plus "stimuli": [record, ...]
 //   lines     first line: the header fields (no "stimuli"); then one record per line
 // A file is read as JSON Lines when its first line is on its own a complete JSON object without

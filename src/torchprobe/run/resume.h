@@ -11,7 +11,7 @@
 //   control.resume_from = point.done;
 //   probe.run(stimuli, out, control);
 //
-// Rules (README "Resuming"): a missing or empty file, or one whose header line is torn, starts
+// Rules (README "Batch probing at scale"): a missing or empty file, or one whose header line is torn, starts
 // afresh. Otherwise the header must equal the one this run writes in every field but model.path
 // (model sha256, layers, readout, truncation, preprocessing, mode, batch size, stimulus list,
 // shard, torchprobe and LibTorch versions); the complete records must be the first stimuli of
