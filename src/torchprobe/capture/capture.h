@@ -55,8 +55,9 @@ class CaptureProgram {
  public:
   CaptureProgram() = default;  // empty: use build()
   // Throws UnknownLayerError for a name that is not a submodule and CaptureError
-  // (kLayerNotCapturable) for a module whose output holds no tensor. The module's training flags
-  // are folded into the program: build again after Model::set_mode.
+  // (kLayerNotCapturable) for a module whose output holds no tensor. A truncated program has the
+  // module's training flags folded in as constants (an untruncated one reads them when it runs):
+  // build again after Model::set_mode.
   static CaptureProgram build(const Model& model, const std::vector<std::string>& requests,
                               const CaptureOptions& options);
 

@@ -2,8 +2,8 @@
 // What is read out of a captured tensor for each stimulus.
 //
 //   auto readout = torchprobe::Readout::parse("center");
-//   torchprobe::Response r = readout.apply(capture, /*n=*/0);   // r.values: C floats at
-//   [0,:,H//2,W//2]
+//   torchprobe::Response r = readout.apply(capture, /*n=*/0, "conv1");  // r.values: C floats
+//                                                                         // at [0,:,H//2,W//2]
 //
 // Shapes (batch dimension first):  (N,C,H,W): center = [n,:,H//2,W//2], at:Y,X = [n,:,Y,X],
 // mean/max over H and W, full = the C x H x W map;  (N,C): the whole vector for every readout;
