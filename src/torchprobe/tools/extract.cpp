@@ -20,6 +20,7 @@
 
 #include "torchprobe/capture/capture.h"
 #include "torchprobe/detail/atomic_file.h"
+#include "torchprobe/detail/bitwise_equal.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/stimuli/stimulus.h"
 #include "torchprobe/version.h"
@@ -27,11 +28,7 @@
 namespace torchprobe {
 namespace {
 
-bool bitwise_equal(const at::Tensor& a, const at::Tensor& b) {
-  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
-  at::Tensor ca = a.contiguous(), cb = b.contiguous();
-  return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.nbytes()) == 0;
-}
+using detail::bitwise_equal;
 
 [[noreturn]] void internal(const std::string& why) {
   throw CaptureError(

@@ -7,17 +7,14 @@
 #include <set>
 
 #include "torchprobe/capture/capture.h"
+#include "torchprobe/detail/bitwise_equal.h"
 #include "torchprobe/detail/libtorch_compat.h"
 #include "torchprobe/errors.h"
 
 namespace torchprobe {
 namespace {
 
-bool bitwise_equal(const at::Tensor& a, const at::Tensor& b) {
-  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) return false;
-  at::Tensor ca = a.contiguous(), cb = b.contiguous();
-  return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.nbytes()) == 0;
-}
+using detail::bitwise_equal;
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   if (a.sizes() != b.sizes()) return std::numeric_limits<double>::infinity();
