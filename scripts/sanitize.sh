@@ -21,7 +21,9 @@ bash scripts/install-deps.sh
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DTORCHPROBE_SANITIZE=ON >/dev/null
 cmake --build "$BUILD_DIR"
-export ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:halt_on_error=1
+# NOTE: verify_asan_link_order=0: test_jsonl_resume preloads the tests' kill shim
+# (tests/support/kill_after_bytes.cpp) ahead of the ASan runtime.
+export ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:halt_on_error=1:verify_asan_link_order=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd "$BUILD_DIR"
 # NOTE: cli.test_export_reproducible runs no torchprobe code (scripts/export_model.py only).

@@ -20,6 +20,9 @@ import pytest
 
 SOURCE_DIR = Path(os.environ.get("TORCHPROBE_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 BIN = os.environ.get("TORCHPROBE_BIN", str(SOURCE_DIR / "build" / "src" / "torchprobe"))
+# The tests' simulated kill -9 (tests/support/kill_after_bytes.cpp), preloaded by test_jsonl_resume.
+KILL_SHIM = os.environ.get("TORCHPROBE_KILL_SHIM",
+                           str(SOURCE_DIR / "build" / "tests" / "libtorchprobe_kill_after_bytes.so"))
 MODELS = Path(os.environ.get("TORCHPROBE_TEST_MODELS_DIR")
               or os.environ.get("TEST_MODELS_DIR", SOURCE_DIR / "build" / "test-models"))
 REFERENCE_CACHE = os.environ.get("TORCHPROBE_REFERENCE_CACHE") or os.environ.get("REFERENCE_CACHE_DIR")

@@ -1,9 +1,10 @@
 """JSON Lines output and --resume: after a kill at any point, --resume gives the uninterrupted
 run's file byte for byte.
 
-The kills are simulated deterministically with TORCHPROBE_TEST_KILL_AFTER_BYTES=B (the writer
-stops after B bytes and the process dies with std::_Exit, as under kill -9 at that point), and
-once for real with SIGKILL in the middle of a run.
+The kills are simulated deterministically with TORCHPROBE_TEST_KILL_AFTER_BYTES=B and the
+preloaded tests/support/kill_after_bytes.cpp (the process writes B bytes of JSON Lines and dies
+with exit 137, as under kill -9 at that point; the release binary has no such hook), and once for
+real with SIGKILL in the middle of a run.
 """
 import json
 import os
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BIN, SOURCE_DIR, torchprobe
+from conftest import BIN, KILL_SHIM, SOURCE_DIR, torchprobe
 
 DEMO = str(SOURCE_DIR / "models" / "demo.pt")
 LAYERS = ["--layer", "stem.bn", "--layer", "pool"]
@@ -21,6 +22,11 @@ LAYERS = ["--layer", "stem.bn", "--layer", "pool"]
 STIMULI = ["noise:1", "noise:2", "uniform:0.5", "noise:3", "uniform:1@32x48", "noise:4@32x48",
            "noise:5", "noise:6", "noise:7", "noise:8", "uniform:0"]
 COMMON = ["run", DEMO, *LAYERS, *STIMULI, "--batch-size", "3", "--preprocess", "imagenet"]
+
+
+def killed_after(byte_count):
+    """The environment of a run that dies after writing `byte_count` bytes of JSON Lines."""
+    return {"TORCHPROBE_TEST_KILL_AFTER_BYTES": str(byte_count), "LD_PRELOAD": KILL_SHIM}
 
 
 def run_jsonl(out, *extra, env=None, check=True):
@@ -73,7 +79,7 @@ def kill_points(reference):
 def test_resume_after_a_kill_at_any_point_gives_the_same_bytes(tmp, reference):
     for point in kill_points(reference):
         out = tmp / f"killed-{point}.jsonl"
-        killed = run_jsonl(out, env={"TORCHPROBE_TEST_KILL_AFTER_BYTES": str(point)}, check=False)
+        killed = run_jsonl(out, env=killed_after(point), check=False)
         assert killed.returncode == 137, killed.stderr
         assert out.read_bytes() == reference[:point]
         resumed = run_jsonl(out, "--resume")
@@ -84,9 +90,9 @@ def test_resume_after_a_kill_at_any_point_gives_the_same_bytes(tmp, reference):
 def test_resume_after_two_kills(tmp, reference):
     out = tmp / "twice.jsonl"
     first = len(reference) // 3
-    run_jsonl(out, env={"TORCHPROBE_TEST_KILL_AFTER_BYTES": str(first)}, check=False)
+    run_jsonl(out, env=killed_after(first), check=False)
     # The second run writes from where the first stopped (minus the torn line): die again.
-    again = run_jsonl(out, "--resume", env={"TORCHPROBE_TEST_KILL_AFTER_BYTES": "900"},
+    again = run_jsonl(out, "--resume", env=killed_after(900),
                       check=False)
     assert again.returncode == 137
     run_jsonl(out, "--resume")

@@ -89,15 +89,6 @@ Shard parse_shard(const std::string& text) {
   }
 }
 
-// TORCHPROBE_TEST_KILL_AFTER_BYTES=B (for the tests, undocumented): the JSON Lines writer stops
-// after B bytes and the process dies at once, as under kill -9 at that point of the file.
-void add_test_kill_hook(JsonlWriter::Options& options) {
-  const char* bytes = std::getenv("TORCHPROBE_TEST_KILL_AFTER_BYTES");
-  if (!bytes || !*bytes) return;
-  options.byte_limit = std::atoll(bytes);
-  options.on_limit = [] { std::_Exit(137); };
-}
-
 // --dump-inputs DIR: each stimulus's model input as DIR/<id>.npy, float32 [1,C,H,W]. The names
 // are fixed up front (in list order) because inputs arrive from the loader's worker threads.
 std::function<void(const StimulusSpec&, const at::Tensor&)> dump_inputs_to(
@@ -219,7 +210,6 @@ int run_probe(const RunOptions& options) {
           point.fresh ? JsonlWriter::Open::kOverwrite : JsonlWriter::Open::kAppend;
       control.resume_from = point.done;
     }
-    add_test_kill_hook(writer_options);
     output.lines.emplace(options.output, writer_options);
   }
 

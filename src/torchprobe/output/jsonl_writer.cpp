@@ -88,12 +88,7 @@ void JsonlWriter::finish() {
 }
 
 void JsonlWriter::write_all(const std::string& text) {
-  std::size_t size = text.size();
-  bool limited = false;
-  if (options_.byte_limit >= 0 && written_ + int64_t(size) > options_.byte_limit) {
-    size = std::size_t(options_.byte_limit - written_);
-    limited = true;
-  }
+  const std::size_t size = text.size();
   std::size_t done = 0;
   while (done < size) {
     ssize_t n = ::write(fd_, text.data() + done, size - done);
@@ -109,15 +104,7 @@ void JsonlWriter::write_all(const std::string& text) {
     }
     done += std::size_t(n);
   }
-  written_ += int64_t(size);
-  if (!limited) {
-    complete_size_ += int64_t(size);
-  } else {
-    // NOTE: the simulated kill -9 leaves its torn line on purpose, as a real one would.
-    if (options_.on_limit) options_.on_limit();
-    throw OutputError(ExitCode::kOutput, "cannot write output '" + path_ + "': test byte limit " +
-                                             std::to_string(options_.byte_limit) + " reached");
-  }
+  complete_size_ += int64_t(size);
 }
 
 }  // namespace torchprobe

@@ -28,10 +28,6 @@ enum class JsonlOpen {
 struct JsonlWriterOptions {
   JsonlOpen open = JsonlOpen::kCreate;
   bool sync = false;  // fsync after every batch: survives a power cut, not only a kill
-  // Test hook: write at most this many bytes, then call on_limit (the CLI's simulated kill -9,
-  // see TORCHPROBE_TEST_KILL_AFTER_BYTES); if on_limit returns, throws OutputError.
-  int64_t byte_limit = -1;
-  std::function<void()> on_limit;
 };
 
 class JsonlWriter : public ResultSink {
@@ -58,7 +54,6 @@ class JsonlWriter : public ResultSink {
   Options options_;
   int fd_ = -1;
   std::string pending_;
-  int64_t written_ = 0;
   int64_t complete_size_ = 0;  // the file's size up to its last complete line
 };
 

@@ -77,20 +77,6 @@ TEST_F(JsonlWriterTest, DropsTheRecordsOfAnUnflushedBatch) {
   EXPECT_EQ(read(out), "{\"torchprobe\":1}\n");
 }
 
-TEST_F(JsonlWriterTest, ByteLimitStopsMidLine) {
-  std::string out = path("d.jsonl");
-  JsonlWriterOptions options;
-  options.byte_limit = 20;
-  bool hit = false;
-  options.on_limit = [&] { hit = true; };
-  JsonlWriter writer(out, options);
-  writer.header({{"torchprobe", 1}});  // 17 bytes
-  writer.record({{"id", "noise:1"}});
-  EXPECT_THROW(writer.flush(), OutputError);
-  EXPECT_TRUE(hit);
-  EXPECT_EQ(read(out), "{\"torchprobe\":1}\n{\"i");
-}
-
 TEST_F(JsonlWriterTest, FullDiskCutsTheFileBackToItsLastCompleteLine) {
   std::string out = path("full.jsonl");
   const std::string header = "{\"torchprobe\":1}\n";
