@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "torchprobe/capture/forward_error.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/model.h"
 
@@ -123,17 +124,6 @@ void require_layers(const std::vector<std::string>& layers, const std::string& m
 // than once or a call was requested; "[k]" for element k of a tuple output; ":in" for the input.
 // E.g. "layer1.0.relu#1", "split[0]", "fc:in".
 std::string capture_name(const CaptureProgram::Slot& slot, std::size_t call, bool numbered);
-
-// What the model says about the input it takes, for error messages: "input 1x32x32 (the model's
-// metadata)" or "1 channel(s) (first convolution 'conv1', weight [4, 1, 3, 3])"; "" if unknown.
-std::string describe_expected_input(const Model& model);
-
-// The error for a forward of the model at `model_path` that threw `failure` on `input`: one line
-// naming the model and the input shape, with the first line of LibTorch's message (without the
-// TorchScript traceback) and `expected` (describe_expected_input()) where known.
-ForwardError forward_error(const std::string& model_path, const std::string& expected,
-                           const at::Tensor& input, const std::exception& failure,
-                           std::string hint);
 
 // For analysis (`explain`): a copy of the forward graph after steps 1-3 of the rewrite for
 // `layers` (calls containing them inlined, every other module call left as prim::CallMethod),
