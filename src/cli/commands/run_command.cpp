@@ -196,6 +196,7 @@ CommandAction add_run_command(CLI::App& app) {
   options->capture.add_layers(cmd);
   options->output.add_output(cmd);
   options->capture.add(cmd);
+  cmd->option_defaults()->group("Stimuli and preprocessing");
   add_stimulus_options(cmd, options->stimulus);
   options->compute.add(cmd);
   options->output.add(cmd);

@@ -35,6 +35,7 @@ Shard parse_shard(const std::string& text) {
 }  // namespace
 
 void RunComputeOptions::add(CLI::App* cmd) {
+  cmd->option_defaults()->group("Compute");
   cmd->add_option("--batch-size", batch_size, "Stimuli per forward")
       ->type_name("INT")
       ->capture_default_str();
@@ -72,6 +73,7 @@ void RunCaptureOptions::add_layers(CLI::App* cmd) {
 }
 
 void RunCaptureOptions::add(CLI::App* cmd) {
+  cmd->option_defaults()->group("Capture");
   cmd->add_option("--readout", readout, "center | at:Y,X | mean | max | full")
       ->capture_default_str();
   cmd->add_flag("--no-truncate", no_truncate,
@@ -110,6 +112,7 @@ void RunOutputOptions::add_output(CLI::App* cmd) {
 }
 
 void RunOutputOptions::add(CLI::App* cmd) {
+  cmd->option_defaults()->group("Output and batch runs");
   cmd->add_option("--dump-inputs", dump_inputs,
                   "Also write each stimulus's model input (after preprocessing) as DIR/<id>.npy, "
                   "float32 [1,C,H,W]");

@@ -1,6 +1,6 @@
 #pragma once
-// `torchprobe run`'s options in groups, each with its flags and help (add()) and its checks
-// (parse()), in the manner of TensorRT trtexec's sampleOptions.h. parse() throws UsageError
+// `torchprobe run`'s options in groups, each with its flags and help (add(), shown under the
+// group's heading in --help) and its checks (parse()), in the manner of TensorRT trtexec's sampleOptions.h. parse() throws UsageError
 // naming the flag and the text as typed.
 #include <CLI/CLI.hpp>
 #include <cstdint>
