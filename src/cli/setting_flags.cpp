@@ -14,7 +14,7 @@ std::string flag_for(const std::string& field) {
                                                             {"size", "--size"},
                                                             {"preprocess", "--preprocess"},
                                                             {"mean", "--mean"},
-                                                            {"std", "--std"},
+                                                            {"std_dev", "--std"},
                                                             {"sweep", "--sweep"},
                                                             {"recursive", "--recursive"},
                                                             {"resume", "--resume"},

@@ -20,7 +20,7 @@ void add_stimulus_options(CLI::App* cmd, StimulusOptions& options, bool normalis
   if (!normalisation) return;
   cmd->add_option("--mean", options.mean,
                   "Normalisation mean per channel, comma-separated (instead of --preprocess)");
-  cmd->add_option("--std", options.std,
+  cmd->add_option("--std", options.std_dev,
                   "Normalisation std per channel, comma-separated (instead of --preprocess)");
 }
 
@@ -39,7 +39,7 @@ std::vector<StimulusSpec> collect_stimuli(const StimulusOptions& options,
 void apply_preprocess_options(const StimulusOptions& options, PreprocessOptions& out) {
   if (!options.fit.empty()) out.fit = parse_fit(options.fit);
   if (!options.mean.empty()) out.mean = parse_float_list("--mean", options.mean);
-  if (!options.std.empty()) out.std = parse_float_list("--std", options.std);
+  if (!options.std_dev.empty()) out.std_dev = parse_float_list("--std", options.std_dev);
 }
 
 std::vector<int64_t> parse_input_size(const std::string& text) {

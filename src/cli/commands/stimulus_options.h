@@ -16,7 +16,7 @@ struct StimulusOptions {
   bool recursive = false;
   std::string fit;
   std::string mean;
-  std::string std;
+  std::string std_dev;
 };
 
 // Adds --recursive, --sweep, --fit and, with `normalisation`, --mean, --std (not the positional

@@ -48,8 +48,8 @@ PreprocessOptions preprocess_options(const json& recorded) {
   } else {
     // "custom" (mean/std given) or a name this version does not know: the recorded numbers.
     options.mean = numbers(recorded.value("mean", json()));
-    options.std = numbers(recorded.value("std", json()));
-    if (options.mean.empty() && options.std.empty()) options.preprocess = Normalization::kNone;
+    options.std_dev = numbers(recorded.value("std", json()));
+    if (options.mean.empty() && options.std_dev.empty()) options.preprocess = Normalization::kNone;
   }
   auto size = recorded.find("size");
   if (size != recorded.end() && size->is_array() && size->size() == 2 &&

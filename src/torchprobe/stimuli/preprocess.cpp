@@ -57,13 +57,13 @@ void resolve_geometry(const ModelFacts& model, const PreprocessOptions& options,
   }
 }
 
-// Normalisation from {mean}/{std}: each repeated to the model's channels (missing mean: 0,
+// Normalisation from {mean}/{std_dev}: each repeated to the model's channels (missing mean: 0,
 // missing std: 1); throws UsageError when combined with {preprocess} or of the wrong length.
 void resolve_custom_normalization(const PreprocessOptions& options, Preprocessing& pre) {
   if (options.preprocess) {
     throw UsageError(
-        "{mean}/{std} cannot be combined with {preprocess} " + to_string(*options.preprocess),
-        "give either {preprocess} or {mean}/{std}");
+        "{mean}/{std_dev} cannot be combined with {preprocess} " + to_string(*options.preprocess),
+        "give either {preprocess} or {mean}/{std_dev}");
   }
   auto check = [&](const char* option, const std::vector<double>& v) {
     if (!v.empty() && v.size() != 1 && int64_t(v.size()) != pre.channels) {
@@ -73,11 +73,11 @@ void resolve_custom_normalization(const PreprocessOptions& options, Preprocessin
     }
   };
   check("{mean}", options.mean);
-  check("{std}", options.std);
+  check("{std_dev}", options.std_dev);
   pre.name = "custom";
   pre.mean =
       per_channel(options.mean.empty() ? std::vector<double>{0.0} : options.mean, pre.channels);
-  pre.std = per_channel(options.std.empty() ? std::vector<double>{1.0} : options.std, pre.channels);
+  pre.std_dev = per_channel(options.std_dev.empty() ? std::vector<double>{1.0} : options.std_dev, pre.channels);
 }
 
 // Normalisation by name ({preprocess} none, imagenet or model); without one, the model's
@@ -108,7 +108,7 @@ void resolve_named_normalization(const ModelFacts& model, const PreprocessOption
     return;
   } else if (normalization == Normalization::kImagenet) {
     pre.mean = per_channel(kImagenetMean, pre.channels);
-    pre.std = per_channel(kImagenetStd, pre.channels);
+    pre.std_dev = per_channel(kImagenetStd, pre.channels);
   } else {
     if (!has_meta_norm) {
       throw UsageError(
@@ -118,13 +118,13 @@ void resolve_named_normalization(const ModelFacts& model, const PreprocessOption
           "use {preprocess} imagenet or none, or export with scripts/export_model.py");
     }
     pre.mean = per_channel(json_float_list(meta["mean"]), pre.channels);
-    pre.std = per_channel(json_float_list(meta["std"]), pre.channels);
+    pre.std_dev = per_channel(json_float_list(meta["std"]), pre.channels);
   }
 }
 
 // Throws UsageError unless every std value is positive and finite and every mean value finite.
 void check_normalization_values(const Preprocessing& pre) {
-  for (double s : pre.std) {
+  for (double s : pre.std_dev) {
     if (!(s > 0) || !std::isfinite(s)) {
       throw UsageError("bad preprocessing: std values must be positive");
     }
@@ -136,7 +136,7 @@ void check_normalization_values(const Preprocessing& pre) {
 
 void resolve_normalization(const ModelFacts& model, const PreprocessOptions& options,
                            Preprocessing& pre, std::vector<std::string>& warnings) {
-  const bool custom = !options.mean.empty() || !options.std.empty();
+  const bool custom = !options.mean.empty() || !options.std_dev.empty();
   if (custom) {
     resolve_custom_normalization(options, pre);
   } else {
@@ -192,7 +192,7 @@ at::Tensor Preprocessing::normalize(const at::Tensor& pixels) const {
   auto column = [&](const std::vector<double>& values) {
     return at::tensor(per_channel(values, c), at::kDouble).to(at::kFloat).view({c, 1, 1});
   };
-  return (pixels - column(mean)) / column(std);
+  return (pixels - column(mean)) / column(std_dev);
 }
 
 nlohmann::json Preprocessing::to_json() const {
@@ -204,7 +204,7 @@ nlohmann::json Preprocessing::to_json() const {
   out["interpolation"] = "bilinear";
   out["scale"] = "8-bit/255, 16-bit/65535";
   out["mean"] = mean;
-  out["std"] = std;
+  out["std"] = std_dev;
   return out;
 }
 

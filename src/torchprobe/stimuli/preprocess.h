@@ -35,7 +35,7 @@ namespace torchprobe {
 struct Preprocessing {
   std::string name = "none";  // none | imagenet | model | custom
   std::vector<double> mean;   // per channel (C values); empty: no normalisation
-  std::vector<double> std;
+  std::vector<double> std_dev;
   Size2 size{224, 224};
   int64_t channels = 3;
   Fit fit = Fit::kStretch;
@@ -66,7 +66,7 @@ struct PreprocessOptions {
   std::optional<Size2> size;                // nullopt: the default above
   std::optional<Fit> fit;                   // nullopt: the default above
   std::vector<double> mean;                 // empty: not given
-  std::vector<double> std;                  // empty: not given
+  std::vector<double> std_dev;                  // empty: not given
 };
 
 // Throws UsageError for an unknown name or fit, "model" on a model without metadata, mean/std

@@ -176,7 +176,7 @@ TEST_F(ImageRegionTest, PreparedRegionEqualsTheNormalisedWholeInputThere) {
   Preprocessing pre;
   pre.size = {32, 48};
   pre.mean = {0.485, 0.456, 0.406};
-  pre.std = {0.229, 0.224, 0.225};
+  pre.std_dev = {0.229, 0.224, 0.225};
   const PixelRegion region{5, 17, 9, 11};
   const std::vector<StimulusSpec> specs = {
       StimulusSpec::parse(write_image("a.jpg", 40, 40, CV_8UC3)), StimulusSpec::parse("noise:3"),

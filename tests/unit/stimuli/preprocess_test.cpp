@@ -68,16 +68,16 @@ TEST(Preprocess, CustomMeanAndStdAreCheckedAndRecorded) {
   Preprocessing pre = resolve_preprocessing(options);
   EXPECT_EQ(pre.name, "custom");
   EXPECT_EQ(pre.mean, (std::vector<double>{0.5, 0.5, 0.5}));
-  EXPECT_EQ(pre.std, (std::vector<double>{1.0, 1.0, 1.0}));
+  EXPECT_EQ(pre.std_dev, (std::vector<double>{1.0, 1.0, 1.0}));
   at::Tensor ones = at::ones({3, 2, 2});
   EXPECT_TRUE(at::allclose(pre.normalize(ones), at::full({3, 2, 2}, 0.5f)));
 
   options.mean = {0.1, 0.2};
   EXPECT_THROW(resolve_preprocessing(options), UsageError);
   options.mean = {0.1};
-  options.std = {0.0};
+  options.std_dev = {0.0};
   EXPECT_THROW(resolve_preprocessing(options), UsageError);
-  options.std = {1.0};
+  options.std_dev = {1.0};
   options.preprocess = Normalization::kImagenet;
   EXPECT_THROW(resolve_preprocessing(options), UsageError);
   EXPECT_THROW(parse_float_list("--std", "1,,2"), UsageError);
