@@ -25,52 +25,43 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return out + "]";
 }
 
-int run_layers(const LayersOptions& options) {
-  Model model = Model::load(options.model);
-  std::optional<std::vector<int64_t>> input_size;
-  if (!options.input_size.empty()) input_size = parse_input_size(options.input_size);
-  auto layers = list_layers(model, input_size);
-  std::vector<std::string> notes = explain_markers(model);
-
-  if (options.json) {
-    nlohmann::json out = {{"model",
-                           {{"path", model.path()},
-                            {"sha256", model.sha256()},
-                            {"kind", model.kind()},
-                            {"training", model.saved_training()}}},
-                          {"layers", nlohmann::json::array()}};
-    if (input_size) out["input_size"] = *input_size;
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-      const LayerInfo& layer = layers[i];
-      nlohmann::json item = {{"name", layer.name},
-                             {"type", layer.type},
-                             {"qualified_type", layer.qualified_type},
-                             {"call_sites", layer.call_sites},
-                             {"in_branch", layer.in_branch},
-                             {"in_loop", layer.in_loop},
-                             {"explain", notes[i]}};
-      if (layer.calls) {
-        item["calls"] = *layer.calls;
-        item["output_shapes"] = layer.output_shapes;
-      }
-      out["layers"].push_back(item);
+// The layer list as one JSON document (schema: docs/explain.md).
+void print_layers_json(const Model& model, const std::vector<LayerInfo>& layers,
+                       const std::vector<std::string>& notes,
+                       const std::optional<std::vector<int64_t>>& input_size) {
+  nlohmann::json out = {{"model",
+                         {{"path", model.path()},
+                          {"sha256", model.sha256()},
+                          {"kind", model.kind()},
+                          {"training", model.saved_training()}}},
+                        {"layers", nlohmann::json::array()}};
+  if (input_size) out["input_size"] = *input_size;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const LayerInfo& layer = layers[i];
+    nlohmann::json item = {{"name", layer.name},
+                           {"type", layer.type},
+                           {"qualified_type", layer.qualified_type},
+                           {"call_sites", layer.call_sites},
+                           {"in_branch", layer.in_branch},
+                           {"in_loop", layer.in_loop},
+                           {"explain", notes[i]}};
+    if (layer.calls) {
+      item["calls"] = *layer.calls;
+      item["output_shapes"] = layer.output_shapes;
     }
-    std::cout << out.dump(1) << "\n";
-    return 0;
+    out["layers"].push_back(item);
   }
+  std::cout << out.dump(1) << "\n";
+}
 
-  std::cout << "model: " << model.path() << " ("
-            << (model.kind() == "trace" ? "traced" : "scripted") << ", saved in "
-            << (model.saved_training() ? "training" : "eval") << " mode, " << layers.size()
-            << " layers)\n";
-  if (model.kind() == "trace") {
-    std::cout << "note: traced model: branches and loops were fixed when it was traced\n";
-  }
+// The table: one row per layer, with its output shapes when an input size was given.
+void print_layer_table(const std::vector<LayerInfo>& layers, const std::vector<std::string>& notes,
+                       bool with_shapes) {
   std::size_t width = 4;
   for (const auto& layer : layers) width = std::max(width, layer.name.size());
   std::cout << std::left << std::setw(int(width)) << "name"
             << "  " << std::setw(22) << "type"
-            << "  calls  where   explain         " << (input_size ? "output shape" : "") << "\n";
+            << "  calls  where   explain         " << (with_shapes ? "output shape" : "") << "\n";
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const LayerInfo& layer = layers[i];
     std::string where = layer.in_loop ? "loop" : layer.in_branch ? "branch" : "-";
@@ -78,7 +69,7 @@ int run_layers(const LayersOptions& options) {
     std::cout << std::left << std::setw(int(width)) << layer.name << "  " << std::setw(22)
               << layer.type << "  " << std::setw(5) << calls << "  " << std::setw(6) << where
               << "  " << std::setw(16) << (notes[i].empty() ? "-" : notes[i]);
-    if (input_size) {
+    if (with_shapes) {
       std::string shapes;
       for (const auto& call : layer.output_shapes) {
         for (const auto& shape : call) shapes += (shapes.empty() ? "" : " ") + shape_text(shape);
@@ -87,6 +78,10 @@ int run_layers(const LayersOptions& options) {
     }
     std::cout << "\n";
   }
+}
+
+// What the table's marks mean, and the ops with effects outside the tensor world.
+void print_layer_notes(const Model& model) {
   std::cout
       << "explain: functional = functional ops after the previous submodule call, right before "
          "this layer (nn.Sequential skips them); inplace = a later in-place op modifies the "
@@ -102,6 +97,27 @@ int run_layers(const LayersOptions& options) {
     for (const auto& [kind, count] : effects) std::cout << " " << kind << " x" << count;
     std::cout << " (see 'torchprobe explain')\n";
   }
+}
+
+int run_layers(const LayersOptions& options) {
+  Model model = Model::load(options.model);
+  std::optional<std::vector<int64_t>> input_size;
+  if (!options.input_size.empty()) input_size = parse_input_size(options.input_size);
+  auto layers = list_layers(model, input_size);
+  std::vector<std::string> notes = explain_markers(model);
+  if (options.json) {
+    print_layers_json(model, layers, notes, input_size);
+    return 0;
+  }
+  std::cout << "model: " << model.path() << " ("
+            << (model.kind() == "trace" ? "traced" : "scripted") << ", saved in "
+            << (model.saved_training() ? "training" : "eval") << " mode, " << layers.size()
+            << " layers)\n";
+  if (model.kind() == "trace") {
+    std::cout << "note: traced model: branches and loops were fixed when it was traced\n";
+  }
+  print_layer_table(layers, notes, input_size.has_value());
+  print_layer_notes(model);
   return 0;
 }
 
