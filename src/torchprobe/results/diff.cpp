@@ -187,18 +187,28 @@ class Differ {
 
   void compare_record(const std::string& id, const json& a, const json& b) {
     report_.stimuli_compared += 1;
+    if (compare_stimulus_errors(id, a, b)) return;
+    compare_record_facts(id, a, b);
+    compare_layers(id, a["responses"], b["responses"]);
+  }
+
+  // Whether either side failed on the stimulus (an error record); a difference if only one did.
+  bool compare_stimulus_errors(const std::string& id, const json& a, const json& b) {
     bool error_a = a.contains("error"), error_b = b.contains("error");
-    if (error_a || error_b) {
-      if (error_a != error_b) {
-        Difference d;
-        d.kind = Difference::Kind::kStimulusError;
-        d.stimulus = id;
-        d.baseline = error_a ? a["error"] : json(nullptr);
-        d.candidate = error_b ? b["error"] : json(nullptr);
-        add(std::move(d));
-      }
-      return;
+    if (!error_a && !error_b) return false;
+    if (error_a != error_b) {
+      Difference d;
+      d.kind = Difference::Kind::kStimulusError;
+      d.stimulus = id;
+      d.baseline = error_a ? a["error"] : json(nullptr);
+      d.candidate = error_b ? b["error"] : json(nullptr);
+      add(std::move(d));
     }
+    return true;
+  }
+
+  // The record's facts besides the responses: its input shape and the layers not called.
+  void compare_record_facts(const std::string& id, const json& a, const json& b) {
     json shape_a = field(a, "input_shape"), shape_b = field(b, "input_shape");
     if (!same_json(shape_a, shape_b)) {
       Difference d;
@@ -224,9 +234,10 @@ class Differ {
       d.candidate = called_b;
       add(std::move(d));
     }
+  }
 
-    const json& ra = a["responses"];
-    const json& rb = b["responses"];
+  // The responses layer by layer; a layer on one side only is a difference.
+  void compare_layers(const std::string& id, const json& ra, const json& rb) {
     for (const auto& [name, response] : ra.items()) {
       LayerSummary& summary = layer(name, true, rb.contains(name));
       if (!rb.contains(name)) {
@@ -309,18 +320,7 @@ class Differ {
     int64_t out_of_tolerance = 0;
     std::optional<ValueLocation> worst, max_abs, max_rel;
     auto location = [&](std::size_t i, double abs_error) {
-      ValueLocation at;
-      at.stimulus = id;
-      at.layer = name;
-      at.index = int64_t(i);
-      at.position = unravel(int64_t(i), dims_a);
-      at.baseline = a[i];
-      at.candidate = b[i];
-      at.abs_error = abs_error;
-      if (a[i] != 0 && std::isfinite(a[i]) && std::isfinite(abs_error)) {
-        at.rel_error = abs_error / std::fabs(a[i]);
-      }
-      return at;
+      return value_location(id, name, dims_a, a[i], b[i], i, abs_error);
     };
     const double allowed = tolerance_.atol + tolerance_.scale_tol * largest_magnitude(a);
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -339,9 +339,35 @@ class Differ {
       }
     }
     if (!max_abs && !a.empty()) max_abs = location(0, 0.0);  // all equal: error 0 at value 0
-    summary.values += int64_t(a.size());
+    tally_values(id, name, a.size(), out_of_tolerance, worst, max_abs, max_rel, summary);
+  }
+
+  static ValueLocation value_location(const std::string& id, const std::string& name,
+                                      const std::vector<int64_t>& dims, double baseline,
+                                      double candidate, std::size_t i, double abs_error) {
+    ValueLocation at;
+    at.stimulus = id;
+    at.layer = name;
+    at.index = int64_t(i);
+    at.position = unravel(int64_t(i), dims);
+    at.baseline = baseline;
+    at.candidate = candidate;
+    at.abs_error = abs_error;
+    if (baseline != 0 && std::isfinite(baseline) && std::isfinite(abs_error)) {
+      at.rel_error = abs_error / std::fabs(baseline);
+    }
+    return at;
+  }
+
+  // One response's value comparison into the layer's and the report's counts and maxima, and a
+  // difference when values are out of tolerance.
+  void tally_values(const std::string& id, const std::string& name, std::size_t values,
+                    int64_t out_of_tolerance, const std::optional<ValueLocation>& worst,
+                    const std::optional<ValueLocation>& max_abs,
+                    const std::optional<ValueLocation>& max_rel, LayerSummary& summary) {
+    summary.values += int64_t(values);
     summary.out_of_tolerance += out_of_tolerance;
-    report_.values_compared += int64_t(a.size());
+    report_.values_compared += int64_t(values);
     report_.values_out_of_tolerance += out_of_tolerance;
     if (max_abs) {
       keep_max_abs(summary.max_abs, *max_abs);
@@ -356,7 +382,7 @@ class Differ {
       d.kind = Difference::Kind::kValues;
       d.stimulus = id;
       d.layer = name;
-      d.values = int64_t(a.size());
+      d.values = int64_t(values);
       d.out_of_tolerance = out_of_tolerance;
       d.worst = worst;
       add(std::move(d));

@@ -362,6 +362,7 @@ nlohmann::json LayerExplanation::to_json() const {
           {"external_effects", effects}};
 }
 
+// NOTE: 64 lines: one linear report, a paragraph per section in the order it prints them.
 std::string LayerExplanation::to_text(const SettingNamer& name_of) const {
   std::ostringstream out;
   out << "layer " << layer << " (" << type << ")\n";
