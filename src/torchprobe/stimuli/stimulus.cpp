@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "torchprobe/detail/split.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/numbers.h"
 #include "torchprobe/stimuli/image.h"
@@ -44,17 +45,7 @@ bool parse_seed(const std::string& text, uint64_t& out) {
   return true;
 }
 
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (true) {
-    auto pos = text.find(sep, start);
-    parts.push_back(text.substr(start, pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return parts;
-}
+using detail::split;
 
 [[noreturn]] void bad_spec(const std::string& text, const std::string& why) {
   throw StimulusError("bad stimulus '" + text + "': " + why);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "torchprobe/detail/split.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/stimuli/image.h"
 
@@ -20,17 +21,7 @@ namespace fs = std::filesystem;
 constexpr int kMaxListDepth = 8;
 constexpr std::size_t kMaxSweep = 100000;
 
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (true) {
-    auto pos = text.find(sep, start);
-    parts.push_back(text.substr(start, pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return parts;
-}
+using detail::split;
 
 std::string trim(const std::string& s) {
   const char* blanks = " \t\r\n";
