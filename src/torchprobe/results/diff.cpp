@@ -94,16 +94,22 @@ class Differ {
 
  private:
   void add(Difference difference) { report_.differences.push_back(std::move(difference)); }
+  // A difference that is named by what differs and the two sides' values (null when absent).
+  void add(Difference::Kind kind, const std::string& stimulus, const std::string& layer = "",
+           json baseline = nullptr, json candidate = nullptr) {
+    Difference d;
+    d.kind = kind;
+    d.stimulus = stimulus;
+    d.layer = layer;
+    d.baseline = std::move(baseline);
+    d.candidate = std::move(candidate);
+    add(std::move(d));
+  }
 
   void header_field(const std::string& field, const json& a, const json& b, bool significant) {
     if (same_json(a, b)) return;
     if (significant) {
-      Difference d;
-      d.kind = Difference::Kind::kHeader;
-      d.layer = field;
-      d.baseline = a;
-      d.candidate = b;
-      add(std::move(d));
+      add(Difference::Kind::kHeader, "", field, a, b);
     } else {
       report_.notes.push_back(field + " differs: " + json_text(a) + " in the baseline, " +
                               json_text(b) + " in the candidate");
@@ -154,10 +160,7 @@ class Differ {
       auto& candidates = in_candidate[id];
       std::size_t k = used[id]++;
       if (k >= candidates.size()) {
-        Difference d;
-        d.kind = Difference::Kind::kMissingStimulus;
-        d.stimulus = id;
-        add(std::move(d));
+        add(Difference::Kind::kMissingStimulus, id);
         continue;
       }
       paired[candidates[k]] = true;
@@ -165,10 +168,7 @@ class Differ {
     }
     for (std::size_t i = 0; i < candidate_.records.size(); ++i) {
       if (paired[i]) continue;
-      Difference d;
-      d.kind = Difference::Kind::kExtraStimulus;
-      d.stimulus = candidate_.records[i]["id"].get<std::string>();
-      add(std::move(d));
+      add(Difference::Kind::kExtraStimulus, candidate_.records[i]["id"].get<std::string>());
     }
   }
 
@@ -197,12 +197,8 @@ class Differ {
     bool error_a = a.contains("error"), error_b = b.contains("error");
     if (!error_a && !error_b) return false;
     if (error_a != error_b) {
-      Difference d;
-      d.kind = Difference::Kind::kStimulusError;
-      d.stimulus = id;
-      d.baseline = error_a ? a["error"] : json(nullptr);
-      d.candidate = error_b ? b["error"] : json(nullptr);
-      add(std::move(d));
+      add(Difference::Kind::kStimulusError, id, "", error_a ? a["error"] : json(nullptr),
+          error_b ? b["error"] : json(nullptr));
     }
     return true;
   }
@@ -211,12 +207,7 @@ class Differ {
   void compare_record_facts(const std::string& id, const json& a, const json& b) {
     json shape_a = field(a, "input_shape"), shape_b = field(b, "input_shape");
     if (!same_json(shape_a, shape_b)) {
-      Difference d;
-      d.kind = Difference::Kind::kInputShape;
-      d.stimulus = id;
-      d.baseline = shape_a;
-      d.candidate = shape_b;
-      add(std::move(d));
+      add(Difference::Kind::kInputShape, id, "", shape_a, shape_b);
     }
     json called_a = field(a, "not_called"), called_b = field(b, "not_called");
     std::set<std::string> not_called_a, not_called_b;
@@ -227,12 +218,7 @@ class Differ {
       for (const auto& v : called_b) not_called_b.insert(v.dump());
     }
     if (not_called_a != not_called_b) {
-      Difference d;
-      d.kind = Difference::Kind::kNotCalled;
-      d.stimulus = id;
-      d.baseline = called_a;
-      d.candidate = called_b;
-      add(std::move(d));
+      add(Difference::Kind::kNotCalled, id, "", called_a, called_b);
     }
   }
 
@@ -241,11 +227,7 @@ class Differ {
     for (const auto& [name, response] : ra.items()) {
       LayerSummary& summary = layer(name, true, rb.contains(name));
       if (!rb.contains(name)) {
-        Difference d;
-        d.kind = Difference::Kind::kMissingLayer;
-        d.stimulus = id;
-        d.layer = name;
-        add(std::move(d));
+        add(Difference::Kind::kMissingLayer, id, name);
         continue;
       }
       compare_response(id, name, response, rb[name], summary);
@@ -253,11 +235,7 @@ class Differ {
     for (const auto& [name, response] : rb.items()) {
       if (ra.contains(name)) continue;
       layer(name, false, true);
-      Difference d;
-      d.kind = Difference::Kind::kExtraLayer;
-      d.stimulus = id;
-      d.layer = name;
-      add(std::move(d));
+      add(Difference::Kind::kExtraLayer, id, name);
     }
   }
 
@@ -266,13 +244,7 @@ class Differ {
                   const char* key, Difference::Kind kind) {
     json va = field(a, key), vb = field(b, key);
     if (same_json(va, vb)) return true;
-    Difference d;
-    d.kind = kind;
-    d.stimulus = id;
-    d.layer = name;
-    d.baseline = va;
-    d.candidate = vb;
-    add(std::move(d));
+    add(kind, id, name, va, vb);
     return false;
   }
 
@@ -308,13 +280,7 @@ class Differ {
     std::vector<double> a = flat(values_a, dims_a, baseline_, id, name);
     std::vector<double> b = flat(values_b, dims_b, candidate_, id, name);
     if (dims_a != dims_b) {
-      Difference d;
-      d.kind = Difference::Kind::kValueCount;
-      d.stimulus = id;
-      d.layer = name;
-      d.baseline = dims_a;
-      d.candidate = dims_b;
-      add(std::move(d));
+      add(Difference::Kind::kValueCount, id, name, dims_a, dims_b);
       return;
     }
     int64_t out_of_tolerance = 0;
