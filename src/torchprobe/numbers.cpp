@@ -12,6 +12,12 @@ std::optional<int64_t> parse_digits(const std::string& text, std::size_t max_dig
   return value;
 }
 
+bool parse_digits(const std::string& text, std::size_t max_digits, int64_t& out) {
+  auto value = parse_digits(text, max_digits);
+  if (value) out = *value;
+  return value.has_value();
+}
+
 std::optional<std::vector<int64_t>> parse_chw(const std::string& text) {
   std::vector<int64_t> out;
   std::size_t start = 0;

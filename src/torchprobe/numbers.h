@@ -16,6 +16,9 @@ namespace torchprobe {
 // A decimal integer written with digits only (no sign, space or other character) and at most
 // `max_digits` of them, so that it fits int64_t whatever the caller's cap; else nullopt.
 std::optional<int64_t> parse_digits(const std::string& text, std::size_t max_digits);
+// The same into `out` (left as it was when `text` is not such a number), for specs that parse
+// several fields in one condition: parse_digits(y, 9, out.y) && parse_digits(x, 9, out.x).
+bool parse_digits(const std::string& text, std::size_t max_digits, int64_t& out);
 
 // "CxHxW": three positive integers of at most 6 digits, joined by 'x'; else nullopt.
 std::optional<std::vector<int64_t>> parse_chw(const std::string& text);

@@ -12,12 +12,6 @@ std::string shape_text(at::IntArrayRef sizes) {
   return out + "]";
 }
 
-bool parse_index(const std::string& text, int64_t& out) {
-  auto value = parse_digits(text, 9);
-  if (value) out = *value;
-  return value.has_value();
-}
-
 }  // namespace
 
 Readout Readout::parse(const std::string& text) {
@@ -33,8 +27,8 @@ Readout Readout::parse(const std::string& text) {
   } else if (text.rfind("at:", 0) == 0) {
     std::string rest = text.substr(3);
     auto comma = rest.find(',');
-    if (comma == std::string::npos || !parse_index(rest.substr(0, comma), readout.y_) ||
-        !parse_index(rest.substr(comma + 1), readout.x_)) {
+    if (comma == std::string::npos || !parse_digits(rest.substr(0, comma), 9, readout.y_) ||
+        !parse_digits(rest.substr(comma + 1), 9, readout.x_)) {
       throw UsageError("bad readout '" + text + "': expected at:Y,X with non-negative integers");
     }
     readout.kind_ = Kind::kAt;

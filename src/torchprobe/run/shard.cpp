@@ -4,21 +4,11 @@
 #include "torchprobe/numbers.h"
 
 namespace torchprobe {
-namespace {
-
-bool parse_count(const std::string& text, int64_t& out) {
-  auto value = parse_digits(text, 7);
-  if (value) out = *value;
-  return value.has_value();
-}
-
-}  // namespace
-
 Shard Shard::parse(const std::string& text) {
   Shard shard;
   auto slash = text.find('/');
-  if (slash == std::string::npos || !parse_count(text.substr(0, slash), shard.index) ||
-      !parse_count(text.substr(slash + 1), shard.count) || shard.count < 1 ||
+  if (slash == std::string::npos || !parse_digits(text.substr(0, slash), 7, shard.index) ||
+      !parse_digits(text.substr(slash + 1), 7, shard.count) || shard.count < 1 ||
       shard.count > 1000000 || shard.index < 1 || shard.index > shard.count) {
     throw UsageError("bad {shard} '" + text + "': expected K/N with 1 <= K <= N, e.g. 1/4",
                      "shards are numbered from 1");

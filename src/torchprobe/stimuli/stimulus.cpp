@@ -16,13 +16,6 @@
 namespace torchprobe {
 namespace {
 
-bool parse_positive(const std::string& text, int64_t& out) {
-  auto value = parse_digits(text, 6);
-  if (!value) return false;
-  out = *value;
-  return out > 0;
-}
-
 bool parse_double(const std::string& text, double& out) {
   // Plain decimal numbers only: strtod would also take hex, "inf", "nan" and leading spaces.
   if (text.empty() || text.find_first_not_of("0123456789+-.eE") != std::string::npos) return false;
@@ -114,8 +107,8 @@ std::string format_number(double v) {
 Size2 parse_size(const std::string& text) {
   auto x = text.find('x');
   Size2 size;
-  if (x == std::string::npos || !parse_positive(text.substr(0, x), size.height) ||
-      !parse_positive(text.substr(x + 1), size.width)) {
+  if (x == std::string::npos || !parse_digits(text.substr(0, x), 6, size.height) ||
+      size.height <= 0 || !parse_digits(text.substr(x + 1), 6, size.width) || size.width <= 0) {
     throw UsageError("bad size '" + text + "': expected HxW with positive integers, e.g. 224x224");
   }
   return size;
