@@ -61,6 +61,8 @@ const char* describe(ExitCode code) {
       return "frozen model: submodules were removed";
     case ExitCode::kModelLoad:
       return "LibTorch could not load the model";
+    case ExitCode::kModelNotRegularFile:
+      return "model path is not a regular file";
     case ExitCode::kUnknownLayer:
       return "unknown layer name";
     case ExitCode::kLayerNotCapturable:

@@ -52,6 +52,11 @@ void check_archive(const std::string& path) {
     fail(ExitCode::kModelIsDirectory, path, "is a directory, expected a TorchScript .pt file",
          "give the path of the .pt file inside it");
   }
+  if (!S_ISREG(info.st_mode)) {
+    fail(ExitCode::kModelNotRegularFile, path,
+         "is not a regular file (a device, FIFO or socket); a model must be a .pt file",
+         "save the model to a file and give its path");
+  }
   if (info.st_size == 0) fail(ExitCode::kModelEmpty, path, "the file is empty (0 bytes)");
   std::string magic = read_prefix(path, 4);
   if (!magic.empty() && uint8_t(magic[0]) == 0x80) {
