@@ -3,17 +3,38 @@
 #include <torch/version.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "cli/commands/command.h"
 #include "cli/console.h"
 #include "cli/heap_reuse.h"
+#include "cli/model_warnings.h"
+#include "torchprobe/detail/closest_names.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/version.h"
 
 namespace torchprobe::cli {
+namespace {
+
+// A first argument that is neither an option nor a command ("runn"): CLI11 would only say "A
+// subcommand is required". Prints the error naming it, with the closest commands.
+bool is_unknown_command(CLI::App& app, const std::string& word) {
+  if (word.empty() || word[0] == '-') return false;
+  std::vector<std::string> commands;
+  for (const auto* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+  if (std::find(commands.begin(), commands.end(), word) != commands.end()) return false;
+  const std::string suggestion = detail::did_you_mean(detail::closest_names(word, commands));
+  print_error("unknown command '" + word + "'", (suggestion.empty() ? "" : suggestion + " ") +
+                                                    "run 'torchprobe --help' to list the commands");
+  return true;
+}
+
+}  // namespace
 
 int run(int argc, char** argv) {
   // Past the file size limit (ulimit -f) the kernel sends SIGXFSZ, whose default action kills
@@ -40,6 +61,7 @@ int run(int argc, char** argv) {
   add(add_verify_command(app));
   add(add_extract_command(app));
 
+  if (argc > 1 && is_unknown_command(app, argv[1])) return int(ExitCode::kUsage);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -53,6 +75,7 @@ int run(int argc, char** argv) {
     return int(ExitCode::kUsage);
   }
 
+  ModelWarningPrinter model_warnings;
   try {
     for (auto* sub : app.get_subcommands()) return actions.at(sub)();
     return int(ExitCode::kUsage);

@@ -1,5 +1,10 @@
 #include "torchprobe/numbers.h"
 
+#include <cmath>
+#include <sstream>
+
+#include "torchprobe/errors.h"
+
 namespace torchprobe {
 
 std::optional<int64_t> parse_digits(const std::string& text, std::size_t max_digits) {
@@ -31,6 +36,14 @@ std::optional<std::vector<int64_t>> parse_chw(const std::string& text) {
   }
   if (out.size() != 3) return std::nullopt;
   return out;
+}
+
+void require_tolerance(const std::string& field, double value) {
+  if (value >= 0 && std::isfinite(value)) return;
+  std::ostringstream text;
+  text << value;
+  throw UsageError("bad tolerance {" + field + "} " + text.str() +
+                   ": a tolerance must be a finite number, 0 or more");
 }
 
 }  // namespace torchprobe

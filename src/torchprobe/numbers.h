@@ -23,4 +23,9 @@ bool parse_digits(const std::string& text, std::size_t max_digits, int64_t& out)
 // "CxHxW": three positive integers of at most 6 digits, joined by 'x'; else nullopt.
 std::optional<std::vector<int64_t>> parse_chw(const std::string& text);
 
+// A tolerance (diff's, check's, bn-check's) must be finite and not negative: with NaN or a
+// negative one every comparison fails, with infinity none does. Throws UsageError naming the
+// setting by its field ("{atol}") and the value.
+void require_tolerance(const std::string& field, double value);
+
 }  // namespace torchprobe

@@ -19,7 +19,7 @@ struct BnCheckCliOptions {
   std::vector<std::string> layers;
   std::string mode = "as-saved";
   std::string preprocess;
-  double atol = 1e-4;
+  BnCheckOptions check;
   bool json = false;
 };
 
@@ -40,18 +40,18 @@ int run_bn_check(const BnCheckCliOptions& options) {
   for (const auto& text : specs) {
     inputs.push_back(pre.prepare(StimulusSpec::parse(text)));
   }
-  BnCheckOptions check;
+  BnCheckOptions check = options.check;
   check.layers = options.layers;
-  check.atol = options.atol;
   auto rows = bn_check(model, at::stack(inputs), check);
   if (options.json) {
     nlohmann::json out = {{"model", model.path()},
                           {"mode", options.mode},
-                          {"atol", options.atol},
+                          {"atol", check.atol},
+                          {"rtol", check.rtol},
                           {"layers", to_json(rows)}};
     std::cout << dump_json(out, /*pretty=*/true) << "\n";
   } else {
-    std::cout << to_text(rows, options.atol, flag_for);
+    std::cout << to_text(rows, check, flag_for);
   }
   for (const auto& row : rows) {
     if (row.failed) return int(ExitCode::kDifferent);
@@ -72,7 +72,12 @@ CommandAction add_bn_check_command(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("--mode", options->mode, "as-saved | eval | train")->capture_default_str();
   cmd->add_option("--preprocess", options->preprocess, "none | imagenet | model");
-  cmd->add_option("--atol", options->atol, "Tolerance for eval-mode layers")->capture_default_str();
+  cmd->add_option("--atol", options->check.atol, "Absolute tolerance for eval-mode layers")
+      ->capture_default_str();
+  cmd->add_option("--rtol", options->check.rtol,
+                  "Tolerance relative to the layer's magnitude (its largest |x * a| + |mean * a| + "
+                  "|bias|, a = weight / sqrt(var + eps)), added to --atol")
+      ->capture_default_str();
   cmd->add_flag("--json", options->json, "Print JSON instead of a table");
   return [options] { return run_bn_check(*options); };
 }

@@ -80,12 +80,14 @@ CommandAction add_check_command(CLI::App& app) {
                   "Directory that relative stimulus file ids are resolved against "
                   "(default: working directory, else the golden file's directory)");
   cmd->add_option("--batch-size", options->check.batch_size,
-                  "Stimuli per forward (default: as recorded in the golden header, else 16)");
+                  "Stimuli per forward (default: as recorded in the golden header, else 16)")
+      ->check(CLI::Range(int64_t(1), int64_t(65536)));
   cmd->add_option("--threads", options->threads,
                   "LibTorch intra-op threads (0: the CPUs this process may use, as for run)");
   cmd->add_option("-o,--output", options->output, "Also write the new responses (JSON document)");
   cmd->add_flag("--json", options->json, "Print the machine-readable diff report");
   cmd->add_option("--max-lines", options->max_lines, "Differences listed in the table")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   return [options] { return run_check(*options); };
 }

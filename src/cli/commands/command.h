@@ -28,7 +28,7 @@ struct Tolerance;
 
 namespace torchprobe::cli {
 
-// --rtol and --atol, shared by diff and check (defined in diff_command.cpp).
+// --rtol, --atol and --scale-tol, shared by diff and check (tolerance_options.cpp).
 void add_tolerance_options(CLI::App& cmd, Tolerance& tolerance);
 
 }  // namespace torchprobe::cli

@@ -36,19 +36,6 @@ int run_diff(const DiffOptions& options) {
 
 }  // namespace
 
-// Registers the tolerance options shared by diff and check.
-void add_tolerance_options(CLI::App& cmd, Tolerance& tolerance) {
-  cmd.add_option("--rtol", tolerance.rtol,
-                 "Relative tolerance: |candidate - baseline| <= atol + rtol * |baseline|")
-      ->capture_default_str();
-  cmd.add_option("--atol", tolerance.atol, "Absolute tolerance")->capture_default_str();
-  cmd.add_option("--scale-tol", tolerance.scale_tol,
-                 "Tolerance as a fraction of the response's largest |baseline| value, added to the "
-                 "others: for goldens checked on other CPUs, whose rounding grows with the layer's "
-                 "magnitude (e.g. 1e-4)")
-      ->capture_default_str();
-}
-
 CommandAction add_diff_command(CLI::App& app) {
   auto options = std::make_shared<DiffOptions>();
   auto* cmd = app.add_subcommand(
@@ -62,6 +49,7 @@ CommandAction add_diff_command(CLI::App& app) {
   cmd->add_flag("--json", options->json, "Print the machine-readable report instead of a table");
   cmd->add_option("--max-lines", options->max_lines,
                   "Differences listed in the table (the JSON report lists all)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   return [options] { return run_diff(*options); };
 }

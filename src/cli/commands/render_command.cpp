@@ -46,6 +46,44 @@ Preprocessing resolve_render_preprocessing(const RenderOptions& options) {
   return pre;
 }
 
+// Creates DIR (and its parents); true when it did not exist before. Throws OutputError.
+bool create_output_directory(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool created = fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw OutputError(ExitCode::kOutput, "cannot write to directory '" + dir + "': " +
+                                             (ec ? ec.message() : std::string("not a directory")));
+  }
+  return created;
+}
+
+// Each stimulus as DIR/<stem>.png (and .npy), then DIR/manifest.json naming the files. Each
+// file written is added to `written`.
+void render_files(const std::vector<StimulusSpec>& stimuli, const Preprocessing& pre,
+                  const RenderOptions& options, std::vector<std::string>& written) {
+  std::vector<StimulusFile> manifest;  // the PNGs; the --npy file has the same stem
+  for (const auto& spec : stimuli) {
+    at::Tensor pixels = pre.pixels(spec);
+    const std::string stem = stimulus_file_stem(spec.id);
+    const std::string path = (std::filesystem::path(options.output) / stem).string();
+    const int64_t clamped = write_png(path + ".png", pixels);
+    written.push_back(path + ".png");
+    if (clamped > 0) {
+      print_warning("stimulus '" + spec.id + "': " + std::to_string(clamped) +
+                    " values outside [0, 1] are clipped in '" + path +
+                    ".png' (not in the model input)");
+    }
+    if (options.npy) {
+      write_npy(path + ".npy", pixels);
+      written.push_back(path + ".npy");
+    }
+    manifest.push_back({spec.id, stem + ".png"});
+    std::cout << path << ".png\n";
+  }
+  write_file_manifest(options.output, manifest);
+}
+
 int render_stimuli(const RenderOptions& options) {
   std::vector<StimulusSpec> stimuli = collect_stimuli(options.stimulus);
   if (stimuli.empty()) {
@@ -54,25 +92,16 @@ int render_stimuli(const RenderOptions& options) {
                      "synthetic specs or --sweep");
   }
   const Preprocessing pre = resolve_render_preprocessing(options);
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(options.output, ec);
-  if (ec || !fs::is_directory(options.output)) {
-    throw OutputError(ExitCode::kOutput, "cannot write to directory '" + options.output + "': " +
-                                             (ec ? ec.message() : std::string("not a directory")));
-  }
-  StimulusFileNamer namer;
-  for (const auto& spec : stimuli) {
-    at::Tensor pixels = pre.pixels(spec);
-    const fs::path stem = fs::path(options.output) / namer.stem_for(spec.id);
-    const std::string png = stem.string() + ".png";
-    int64_t clamped = write_png(png, pixels);
-    if (clamped > 0) {
-      print_warning("stimulus '" + spec.id + "': " + std::to_string(clamped) +
-                    " values outside [0, 1] are clipped in '" + png + "' (not in the model input)");
-    }
-    if (options.npy) write_npy(stem.string() + ".npy", pixels);
-    std::cout << png << "\n";
+  const bool created = create_output_directory(options.output);
+  std::vector<std::string> written;
+  try {
+    render_files(stimuli, pre, options, written);
+  } catch (...) {
+    // No partial output: what this run wrote goes, and the directory if it made it.
+    std::error_code ignored;
+    for (const auto& path : written) std::filesystem::remove(path, ignored);
+    if (created) std::filesystem::remove(options.output, ignored);  // only when empty
+    throw;
   }
   return 0;
 }

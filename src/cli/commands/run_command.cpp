@@ -48,8 +48,9 @@ int available_cpus() {
 // costs a small fraction of a forward, so a few threads keep the model busy.
 int default_workers(int cpus) { return std::max(1, std::min(4, cpus / 4)); }
 
-// --dump-inputs DIR: each stimulus's model input as DIR/<id>.npy, float32 [1,C,H,W]. The names
-// are fixed up front (in list order) because inputs arrive from the loader's worker threads.
+// --dump-inputs DIR: each stimulus's model input as DIR/<stem>.npy, float32 [1,C,H,W], and
+// DIR/manifest.json saying which file holds which id (stimulus_files.h). The names are fixed up
+// front (in list order) because inputs arrive from the loader's worker threads.
 std::function<void(const StimulusSpec&, const at::Tensor&)> dump_inputs_to(
     const std::string& dir, const std::vector<StimulusSpec>& stimuli) {
   std::error_code ec;
@@ -58,10 +59,12 @@ std::function<void(const StimulusSpec&, const at::Tensor&)> dump_inputs_to(
     throw OutputError(ExitCode::kOutput, "cannot write inputs to '" + dir + "': " + ec.message());
   }
   auto names = std::make_shared<std::map<std::string, std::string>>();
-  StimulusFileNamer namer;
+  std::vector<StimulusFile> manifest;
   for (const auto& spec : stimuli) {
-    (*names)[spec.id] = (std::filesystem::path(dir) / (namer.stem_for(spec.id) + ".npy")).string();
+    manifest.push_back({spec.id, stimulus_file_stem(spec.id) + ".npy"});
+    (*names)[spec.id] = (std::filesystem::path(dir) / manifest.back().file).string();
   }
+  write_file_manifest(dir, manifest);
   return [names](const StimulusSpec& spec, const at::Tensor& input) {
     write_npy(names->at(spec.id), input.unsqueeze(0));
   };

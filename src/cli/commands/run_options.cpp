@@ -5,6 +5,7 @@
 
 #include "torchprobe/errors.h"
 #include "torchprobe/output/jsonl_writer.h"
+#include "torchprobe/output/output_format.h"
 #include "torchprobe/results/jsonl_reader.h"
 
 namespace torchprobe::cli {
@@ -59,8 +60,7 @@ RunComputeOptions::Parsed RunComputeOptions::parse() const {
   Parsed parsed;
   parsed.threads = bounded_integer("--threads", threads, 0, 1024, "0 (auto) to 1024");
   parsed.batch_size = bounded_integer("--batch-size", batch_size, 1, 65536, "1 to 65536");
-  parsed.workers =
-      workers.empty() ? -1 : bounded_integer("--workers", workers, -1, 256, "0 to 256");
+  parsed.workers = workers.empty() ? -1 : bounded_integer("--workers", workers, 0, 256, "0 to 256");
   return parsed;
 }
 
@@ -108,7 +108,7 @@ ProbeOptions RunCaptureOptions::parse(int64_t batch_size, const StimulusOptions&
 void RunOutputOptions::add_output(CLI::App* cmd) {
   cmd->add_option("-o,--output", output,
                   "Output: FILE.json (one JSON document, written when complete) or FILE.jsonl "
-                  "(JSON Lines, written batch by batch); default: a JSON document on stdout");
+                  "(JSON Lines, written batch by batch); - or default: a JSON document on stdout");
 }
 
 void RunOutputOptions::add(CLI::App* cmd) {
@@ -130,8 +130,8 @@ void RunOutputOptions::add(CLI::App* cmd) {
 
 RunOutputOptions::Parsed RunOutputOptions::parse() const {
   Parsed parsed;
-  parsed.to_stdout = output.empty() || output == "-";
-  parsed.jsonl = !parsed.to_stdout && is_jsonl_path(output);
+  parsed.to_stdout = output == "-";
+  parsed.jsonl = !parsed.to_stdout && output_format_for(output) == OutputFormat::kJsonLines;
   if (resume && force) {
     throw UsageError("--resume and --force contradict each other",
                      "--resume continues the output, --force starts it again");

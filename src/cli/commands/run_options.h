@@ -52,7 +52,7 @@ struct RunCaptureOptions {
 // Where the records go and how a batch run goes on: -o, --resume, --force, --skip-bad, --shard,
 // --quiet, --dump-inputs.
 struct RunOutputOptions {
-  std::string output;
+  std::string output = "-";  // "-": stdout; an empty -o '' is refused
   bool resume = false;
   bool force = false;
   bool skip_bad = false;

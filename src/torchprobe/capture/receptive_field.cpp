@@ -291,8 +291,11 @@ std::optional<std::string> verify_crop(const CaptureProgram& program, const at::
   Captures cropped;
   try {
     cropped = program.run(plan.crop(check_input));
-  } catch (const Error& e) {
-    return std::string("the cropped input fails: ") + e.what();
+  } catch (const Error&) {
+    // NOTE: not the error's text: its hints are about the user's input, and this is the planner's.
+    return "the forward fails on the cropped " + std::to_string(plan.height) + "x" +
+           std::to_string(plan.width) + " input (the model needs more of the input than the " +
+           "captured layers do)";
   }
   for (std::size_t i = 0; i < reference.captures.size(); ++i) {
     const auto& name = reference.captures[i].name;

@@ -36,6 +36,7 @@ namespace torchprobe {
 struct CropPlan {
   bool active = false;
   std::string reason;                             // why it is inactive
+  bool forward_fails = false;                     // inactive: the forward fails at this size
   Size2 input{0, 0};                              // the input size the plan is for
   int64_t y0 = 0, x0 = 0, height = 0, width = 0;  // the crop box
   double max_verified_difference = 0;

@@ -73,17 +73,19 @@ void throw_write_error(const std::string& path, int err, std::string hint) {
                     std::move(hint));
 }
 
+void throw_output_is_directory(const std::string& path) {
+  throw OutputError(
+      ExitCode::kOutput, "cannot write output '" + path + "': it is a directory",
+      "give a file name, e.g. {output} " + (std::filesystem::path(path) / "out.json").string());
+}
+
 AtomicFile::AtomicFile(std::string destination)
     : destination_(std::move(destination)), stream_(nullptr) {
   namespace fs = std::filesystem;
   fs::path dest(destination_);
   std::error_code error;
   fs::file_status status = fs::status(dest, error);
-  if (!error && fs::is_directory(status)) {
-    throw OutputError(ExitCode::kOutput,
-                      "cannot write output '" + destination_ + "': it is a directory",
-                      "give a file name, e.g. -o DIR/out.json");
-  }
+  if (!error && fs::is_directory(status)) throw_output_is_directory(destination_);
   direct_ = !error && fs::exists(status) && !fs::is_regular_file(status);
   std::string name = "." + dest.filename().string() + ".tmp." + std::to_string(::getpid());
   temporary_ = direct_ ? destination_ : (dest.parent_path() / name).string();

@@ -2,9 +2,9 @@
 // Writing a file so that readers never see it half-written: the content goes to a temporary
 // file in the same directory, which is flushed and renamed over the destination on commit().
 //
-//   torchprobe::AtomicFile out("results.json");   // throws OutputError if the directory is
-//   unwritable out.stream() << text; out.commit();                                 // throws
-//   OutputError (e.g. disk full); else renamed
+//   torchprobe::AtomicFile out("results.json");  // OutputError if the directory is unwritable
+//   out.stream() << text;
+//   out.commit();  // OutputError (e.g. disk full); else renamed over results.json
 //   // destroyed without commit(): the temporary file is removed, the destination untouched
 //
 // A failed write (disk full, file size limit) is reported by commit() with the reason the system
@@ -21,6 +21,9 @@ namespace torchprobe {
 namespace detail {
 class FdStreamBuffer;
 }
+
+// OutputError (exit 50) "cannot write output 'PATH': it is a directory", whatever {force} says.
+[[noreturn]] void throw_output_is_directory(const std::string& path);
 
 class AtomicFile {
  public:

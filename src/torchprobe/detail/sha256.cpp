@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cpuid.h>
 #include <cstring>
 #include <fstream>
@@ -204,16 +205,27 @@ std::string sha256_bytes(const void* data, std::size_t size) {
   return hash.hex();
 }
 
-std::string sha256_file(const std::string& path) {
+std::optional<std::string> sha256_file(const std::string& path) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open '" + path + "'");
+  if (!in) {
+    const int reason = errno ? errno : EIO;
+    in.close();
+    errno = reason;
+    return std::nullopt;
+  }
   Sha256 hash(detail::sha256_hardware_available());
   std::vector<char> buffer(1 << 16);
   while (in) {
     in.read(buffer.data(), std::streamsize(buffer.size()));
     hash.update(reinterpret_cast<const uint8_t*>(buffer.data()), std::size_t(in.gcount()));
   }
-  if (in.bad()) throw std::runtime_error("cannot read '" + path + "'");
+  if (in.bad()) {
+    const int reason = errno ? errno : EIO;
+    in.close();
+    errno = reason;
+    return std::nullopt;
+  }
   return hash.hex();
 }
 

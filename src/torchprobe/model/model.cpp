@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <caffe2/serialize/inline_container.h>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <sys/stat.h>
 #include <unordered_set>
 
+#include "torchprobe/detail/closest_names.h"
 #include "torchprobe/detail/sha256.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
@@ -123,21 +125,6 @@ std::string last_component(const std::string& dotted) {
   return pos == std::string::npos ? dotted : dotted.substr(pos + 1);
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 }  // namespace
 
 Mode parse_mode(const std::string& text) {
@@ -165,7 +152,7 @@ Model Model::load(const std::string& path) {
   model.path_ = path;
   torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
   // Hashing a large model file takes about as long as loading it: do both at once.
-  std::future<std::string> digest =
+  std::future<std::optional<std::string>> digest =
       std::async(std::launch::async, [path] { return sha256_file(path); });
   try {
     model.module_ = torch::jit::load(path, c10::nullopt, extra);
@@ -174,7 +161,9 @@ Model Model::load(const std::string& path) {
   } catch (const std::exception& e) {
     fail(ExitCode::kModelLoad, path, e.what());
   }
-  model.sha256_ = digest.get();
+  std::optional<std::string> sha256 = digest.get();
+  if (!sha256) fail(ExitCode::kModelLoad, path, "cannot read the file to hash it");
+  model.sha256_ = *sha256;
   const std::string& meta_text = extra[kMetadataFile];
   if (!meta_text.empty()) {
     model.metadata_ = nlohmann::json::parse(meta_text, nullptr, /*allow_exceptions=*/false);
@@ -230,29 +219,15 @@ const ModuleEntry& Model::find(const std::string& name) const {
     if (entry.name == name) return entry;
   }
   std::string message = "unknown layer '" + name + "' in model '" + path_ + "'";
-  auto close = closest_names(name);
-  if (!close.empty()) {
-    message += ": did you mean ";
-    for (std::size_t i = 0; i < close.size(); ++i) {
-      message += (i ? ", '" : "'") + close[i] + "'";
-    }
-    message += "?";
-  }
+  const std::string suggestion = detail::did_you_mean(closest_names(name));
+  if (!suggestion.empty()) message += ": " + suggestion;
   throw UnknownLayerError(message, "run 'torchprobe layers " + path_ + "' to list layer names");
 }
 
 std::vector<std::string> Model::closest_names(const std::string& name, std::size_t count) const {
-  std::vector<std::pair<std::size_t, std::string>> scored;
-  for (const auto& entry : modules_)
-    scored.emplace_back(edit_distance(name, entry.name), entry.name);
-  std::stable_sort(scored.begin(), scored.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < scored.size() && i < count; ++i) {
-    if (scored[i].first > std::max<std::size_t>(3, name.size() / 2)) break;
-    out.push_back(scored[i].second);
-  }
-  return out;
+  std::vector<std::string> names;
+  for (const auto& entry : modules_) names.push_back(entry.name);
+  return detail::closest_names(name, names, count);
 }
 
 void Model::set_mode(Mode mode) {

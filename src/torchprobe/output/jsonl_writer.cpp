@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@ constexpr const char* kResumeHint =
 }  // namespace
 
 void throw_output_exists(const std::string& path, bool resumable) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) throw_output_is_directory(path);
   throw OutputError(ExitCode::kOutputExists, "output '" + path + "' exists",
                     resumable ? "give {resume} to continue it, or {force} to overwrite it"
                               : "give {force} to overwrite it, or choose another {output}");

@@ -57,7 +57,8 @@ class JsonlWriter : public ResultSink {
   int64_t complete_size_ = 0;  // the file's size up to its last complete line
 };
 
-// The error for an output that exists when neither overwriting nor resuming was asked for.
+// The error for an output that exists when neither overwriting nor resuming was asked for; for
+// a directory, the error that it is one (no flag can overwrite it).
 [[noreturn]] void throw_output_exists(const std::string& path, bool resumable);
 
 }  // namespace torchprobe

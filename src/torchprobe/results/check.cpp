@@ -1,5 +1,7 @@
 #include "torchprobe/results/check.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "torchprobe/detail/sha256.h"
@@ -179,10 +181,15 @@ RecordedProbe recorded_probe(const Results& golden, const std::string& stimulus_
       spec.path = path.string();
       auto recorded = record.find("sha256");
       if (recorded != record.end() && recorded->is_string()) {
-        std::string now = sha256_file(spec.path);
-        if (now != recorded->get<std::string>()) {
+        const std::optional<std::string> now = sha256_file(spec.path);
+        if (!now) {
+          throw StimulusError("cannot read stimulus '" + spec.path + "' of golden '" + golden.path +
+                                  "': " + std::strerror(errno),
+                              "check the file's permissions");
+        }
+        if (*now != recorded->get<std::string>()) {
           changed.push_back("'" + id + "' (sha256 " + short_hash(recorded->get<std::string>()) +
-                            "... recorded, " + short_hash(now) + "... now)");
+                            "... recorded, " + short_hash(*now) + "... now)");
         }
       }
     }
@@ -218,6 +225,7 @@ class Collector : public ResultSink {
 
 CheckResult check_model(Model& model, const Results& golden, const CheckOptions& options,
                         WarningHandler warn, ResultSink* sink) {
+  require_tolerances(options.tolerance);
   RecordedProbe recorded = recorded_probe(golden, options.stimulus_root);
   if (options.batch_size > 0) recorded.options.batch_size = options.batch_size;
   CheckResult result;

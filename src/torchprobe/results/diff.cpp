@@ -11,6 +11,7 @@
 #include "torchprobe/detail/diff_text.h"
 #include "torchprobe/detail/json_text.h"
 #include "torchprobe/errors.h"
+#include "torchprobe/numbers.h"
 
 namespace torchprobe {
 namespace {
@@ -469,14 +470,15 @@ std::string Difference::message() const {
   return where;
 }
 
+void require_tolerances(const Tolerance& tolerance) {
+  require_tolerance("rtol", tolerance.rtol);
+  require_tolerance("atol", tolerance.atol);
+  require_tolerance("scale_tol", tolerance.scale_tol);
+}
+
 DiffReport diff_results(const Results& baseline, const Results& candidate,
                         const Tolerance& tolerance) {
-  for (double t : {tolerance.rtol, tolerance.atol, tolerance.scale_tol}) {
-    if (!(t >= 0) || !std::isfinite(t)) {
-      throw UsageError(
-          "bad tolerance: {rtol}, {atol} and {scale_tol} must be finite and not negative");
-    }
-  }
+  require_tolerances(tolerance);
   return Differ(baseline, candidate, tolerance).run();
 }
 

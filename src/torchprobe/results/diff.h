@@ -43,6 +43,8 @@ struct Tolerance {
   double atol = kDefaultAtol;
   double scale_tol = 0;  // times the largest |baseline| value of the response
 };
+// UsageError unless each is finite and not negative (numbers.h).
+void require_tolerances(const Tolerance& tolerance);
 
 // One value of one response: where it is and how far the two outputs are apart there.
 struct ValueLocation {

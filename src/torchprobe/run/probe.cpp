@@ -215,38 +215,53 @@ Probe::Probe(Model& model, ProbeOptions options, WarningHandler warning_handler)
     }
   }
   if (!options_.readout.is_point()) {
-    default_crop_.reason = "the readout is not a point readout";
+    no_crop_reason_ = "the readout is not a point readout";
   } else if (!options_.crop) {
-    default_crop_.reason = "turned off";
-  } else {
-    bool forward_fails = false;
-    try {
-      default_crop_ =
-          plan_crop(program_, options_.readout, preprocessing_.channels, preprocessing_.size);
-    } catch (const ForwardError&) {
-      // NOTE: the stimuli may all bring their own size (@HxW) and never use the default one; a
-      // batch of the default size runs uncropped and reports the failure with its own shape.
-      forward_fails = true;
-      default_crop_.input = preprocessing_.size;
-      default_crop_.reason =
-          "the forward fails on the default input size " + to_string(preprocessing_.size);
-    }
-    crop_plans_[{preprocessing_.size.height, preprocessing_.size.width}] = default_crop_;
-    if (!default_crop_.active && !forward_fails) {
-      warn("receptive-field cropping not used: " + default_crop_.reason +
-           " (computing on the full input)");
-    }
+    no_crop_reason_ = "turned off";
+  } else if (!options_.truncate) {
+    // The whole forward needs the whole input: a crop fits the captures, not the layers after.
+    no_crop_reason_ = "the whole forward runs (not truncated)";
   }
 }
 
-const CropPlan* Probe::crop_plan_for(const Size2& size, int64_t channels) {
-  if (!options_.crop || !options_.readout.is_point()) return nullptr;
-  std::pair<int64_t, int64_t> key{size.height, size.width};
-  auto found = crop_plans_.find(key);
-  if (found == crop_plans_.end()) {
-    found = crop_plans_.emplace(key, plan_crop(program_, options_.readout, channels, size)).first;
+std::vector<Size2> Probe::input_sizes(const std::vector<StimulusSpec>& stimuli) const {
+  std::vector<Size2> sizes;
+  for (const auto& spec : stimuli) {
+    const Size2 size = input_size(spec);
+    if (std::find(sizes.begin(), sizes.end(), size) == sizes.end()) sizes.push_back(size);
   }
-  return found->second.active ? &found->second : nullptr;
+  if (sizes.empty()) sizes.push_back(preprocessing_.size);
+  return sizes;
+}
+
+const CropPlan& Probe::crop_plan(const Size2& size) const {
+  const std::pair<int64_t, int64_t> key{size.height, size.width};
+  auto found = crop_plans_.find(key);
+  if (found != crop_plans_.end()) return found->second;
+  CropPlan plan;
+  plan.input = size;
+  plan.reason = no_crop_reason_;
+  if (no_crop_reason_.empty()) {
+    try {
+      plan = plan_crop(program_, options_.readout, preprocessing_.channels, size);
+    } catch (const ForwardError&) {
+      // The batches of this size run uncropped and report the failure with their own shape.
+      plan.forward_fails = true;
+      plan.reason = "the forward fails on input size " + to_string(size);
+    }
+  }
+  return crop_plans_.emplace(key, std::move(plan)).first->second;
+}
+
+void Probe::warn_unused_crops(const std::vector<Size2>& sizes) const {
+  if (!no_crop_reason_.empty()) return;
+  for (const auto& size : sizes) {
+    const CropPlan& plan = crop_plan(size);
+    if (plan.active || plan.forward_fails) continue;
+    warn("receptive-field cropping not used" +
+         (sizes.size() > 1 ? " for " + to_string(size) + " inputs" : std::string()) + ": " +
+         plan.reason + " (computing on the full input)");
+  }
 }
 
 nlohmann::json Probe::header() const {
@@ -263,7 +278,6 @@ nlohmann::json Probe::header() const {
       {"truncated", options_.truncate},
       {"channels_last", options_.channels_last},
       {"preprocess", preprocessing_.to_json()},
-      {"crop", default_crop_.to_json()},
   };
 }
 
@@ -279,6 +293,11 @@ nlohmann::json Probe::header(const std::vector<StimulusSpec>& stimuli, const Sha
   }
   out["stimulus_list"] = {{"count", stimuli.size()},
                           {"sha256", sha256_bytes(ids.data(), ids.size())}};
+  // Over the whole list, not the shard: every part of a sharded run has the same header.
+  nlohmann::json plans = nlohmann::json::array();
+  for (const auto& size : input_sizes(stimuli)) plans.push_back(crop_plan(size).to_json());
+  out["crop"] = plans[0];
+  out["crop_plans"] = plans;
   if (!shard.whole()) {
     out["shard"] = {{"index", shard.index},
                     {"count", shard.count},
@@ -345,6 +364,14 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
   const int64_t planned = int64_t(plan.order.size());
   check_resume_point(control.resume_from, planned);
   sink.header(header(stimuli, control.shard));
+  // Every size's crop plan, made here before the loader's threads read them.
+  const std::vector<Size2> sizes = input_sizes(stimuli);
+  warn_unused_crops(sizes);
+  std::map<std::pair<int64_t, int64_t>, const CropPlan*> active_crops;
+  for (const auto& size : sizes) {
+    const CropPlan& crop = crop_plan(size);
+    if (crop.active) active_crops[{size.height, size.width}] = &crop;
+  }
 
   ProbeSummary summary;
   summary.listed = int64_t(stimuli.size());
@@ -355,17 +382,19 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
   progress.resumed = control.resume_from;
   const std::size_t first_batch = first_batch_to_run(plan, control.resume_from, planned);
 
-  // With an active crop for the default size, batches of that size are prepared as their crop
-  // box only: the same values as cropping the whole input (prepare_region), but resizing and
-  // normalising touch a few pixels instead of all. Not when the whole input is wanted
-  // (on_input).
-  const bool prepare_crop_box = default_crop_.active && !options_.on_input;
+  auto crop_for = [&](int64_t height, int64_t width) -> const CropPlan* {
+    auto found = active_crops.find({height, width});
+    return found == active_crops.end() ? nullptr : found->second;
+  };
+  // Batches of a size with an active crop are prepared as their crop box only: the same values
+  // as cropping the whole input (prepare_region), but resizing and normalising touch a few
+  // pixels instead of all. Not when the whole input is wanted (on_input).
   // Runs on the loader's worker threads: everything up to the stacked input tensor.
   auto prepare = [&](std::size_t b) {
     const Size2 size = input_size(stimuli[std::size_t(plan.order[plan.begin[b]])]);
-    const bool cropped = prepare_crop_box && size == preprocessing_.size;
-    return prepare_batch(stimuli, plan, b, size, cropped ? &default_crop_ : nullptr, preprocessing_,
-                         options_, control.skip_bad);
+    const CropPlan* crop_box = options_.on_input ? nullptr : crop_for(size.height, size.width);
+    return prepare_batch(stimuli, plan, b, size, crop_box, preprocessing_, options_,
+                         control.skip_bad);
   };
   detail::BatchLoader loader(first_batch, plan.batches(), control.workers, prepare);
 
@@ -376,8 +405,7 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
     Captures captures;
     const CropPlan* crop = nullptr;
     if (batch.input.defined()) {
-      crop = batch.cropped ? &default_crop_
-                           : crop_plan_for({batch.height, batch.width}, batch.input.size(1));
+      crop = crop_for(batch.height, batch.width);
       captures = run_forward(program_, batch, crop);
       summary.batches += 1;
       warn_not_called(captures, warned_not_called, [this](const std::string& w) { warn(w); });

@@ -102,8 +102,10 @@ class Probe {
   // The output's top-level fields that do not depend on the stimuli.
   nlohmann::json header() const;
   // The header run() writes: header() plus "batch_size", "stimulus_list" ({"count", "sha256"
-  // of the ids, each followed by a newline}) and, for a part of a sharded run, "shard"
-  // ({"index": K, "count": N, "stimuli": how many this part holds}).
+  // of the ids, each followed by a newline}), "crop_plans" (the crop plan of each input size the
+  // stimuli use, in order of first use; "crop" is the first of them) and, for a part of a sharded
+  // run, "shard" ({"index": K, "count": N, "stimuli": how many this part holds}). Throws
+  // ReadoutError for an at:Y,X outside a captured map.
   nlohmann::json header(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const;
   // How run() groups a shard's stimuli into batches (shard.h).
   BatchPlan plan(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const;
@@ -124,8 +126,14 @@ class Probe {
     if (warn_) warn_(message);
   }
   Size2 input_size(const StimulusSpec& spec) const;
-  // The crop plan for a batch's input size (planned once per size), or nullptr when not cropping.
-  const CropPlan* crop_plan_for(const Size2& size, int64_t channels);
+  // The distinct input sizes of the stimuli, in order of first use (the default size for none).
+  std::vector<Size2> input_sizes(const std::vector<StimulusSpec>& stimuli) const;
+  // The crop plan for inputs of `size`, planned on first use; inactive, with the reason, when
+  // not cropping. NOTE: not thread-safe (it fills crop_plans_): run() plans every size before
+  // its loader threads start.
+  const CropPlan& crop_plan(const Size2& size) const;
+  // Warns about each size whose crop plan could have been used and is not.
+  void warn_unused_crops(const std::vector<Size2>& sizes) const;
   nlohmann::json record_for(const StimulusSpec& spec, int64_t index,
                             const std::vector<int64_t>& input_shape,
                             const std::optional<std::string>& sha256, const Captures& captures,
@@ -136,8 +144,8 @@ class Probe {
   WarningHandler warn_;
   Preprocessing preprocessing_;
   CaptureProgram program_;
-  CropPlan default_crop_;  // for preprocessing_.size: recorded in the header
-  std::map<std::pair<int64_t, int64_t>, CropPlan> crop_plans_;
+  std::string no_crop_reason_;  // why no input is cropped ("" when a plan may crop)
+  mutable std::map<std::pair<int64_t, int64_t>, CropPlan> crop_plans_;  // by input size
 };
 
 // The JSON form of readout values: a list of floats, nested for multi-dimensional values.

@@ -30,9 +30,10 @@ std::string difference(const nlohmann::json& there, const nlohmann::json& here,
       if (!there.contains(item.key())) keys.push_back(item.key());
     }
     std::sort(keys.begin(), keys.end());
-    // "crop" is derived from the model, layers, readout and preprocessing: report those first.
+    // "crop" and "crop_plans" are derived from the model, layers, readout and preprocessing:
+    // report those first.
     std::stable_partition(keys.begin(), keys.end(),
-                          [](const std::string& k) { return k != "crop"; });
+                          [](const std::string& k) { return k != "crop" && k != "crop_plans"; });
     for (const auto& key : keys) {
       const nlohmann::json none;
       auto a = there.find(key);

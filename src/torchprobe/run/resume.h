@@ -11,10 +11,10 @@
 //   control.resume_from = point.done;
 //   probe.run(stimuli, out, control);
 //
-// Rules (README "Batch probing at scale"): a missing or empty file, or one whose header line is torn, starts
-// afresh. Otherwise the header must equal the one this run writes in every field but model.path
-// (model sha256, layers, readout, truncation, preprocessing, mode, batch size, stimulus list,
-// shard, torchprobe and LibTorch versions); the complete records must be the first stimuli of
+// Rules (README "Batch probing at scale"): a missing or empty file, or one whose header line is
+// torn, starts afresh. Otherwise the header must equal the one this run writes in every field but
+// model.path (model sha256, layers, readout, truncation, preprocessing, mode, batch size, stimulus
+// list, shard, torchprobe and LibTorch versions); the complete records must be the first stimuli of
 // this run, in order (same "index" and "id"); a torn last line (no '\n': the writer was killed
 // mid-line) is cut off. The run then appends the rest, so the file ends up byte for byte what
 // an uninterrupted run writes.

@@ -77,7 +77,8 @@ void resolve_custom_normalization(const PreprocessOptions& options, Preprocessin
   pre.name = "custom";
   pre.mean =
       per_channel(options.mean.empty() ? std::vector<double>{0.0} : options.mean, pre.channels);
-  pre.std_dev = per_channel(options.std_dev.empty() ? std::vector<double>{1.0} : options.std_dev, pre.channels);
+  pre.std_dev = per_channel(options.std_dev.empty() ? std::vector<double>{1.0} : options.std_dev,
+                            pre.channels);
 }
 
 // Normalisation by name ({preprocess} none, imagenet or model); without one, the model's

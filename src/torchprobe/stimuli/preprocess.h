@@ -66,7 +66,7 @@ struct PreprocessOptions {
   std::optional<Size2> size;                // nullopt: the default above
   std::optional<Fit> fit;                   // nullopt: the default above
   std::vector<double> mean;                 // empty: not given
-  std::vector<double> std_dev;                  // empty: not given
+  std::vector<double> std_dev;              // empty: not given
 };
 
 // Throws UsageError for an unknown name or fit, "model" on a model without metadata, mean/std

@@ -1,10 +1,12 @@
 #include "torchprobe/stimuli/stimulus.h"
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <set>
 
 #include "torchprobe/detail/split.h"
@@ -40,6 +42,17 @@ bool parse_seed(const std::string& text, uint64_t& out) {
 
 using detail::split;
 
+// "HxW" with positive integers of up to 6 digits, whatever their size.
+std::optional<Size2> parse_size_digits(const std::string& text) {
+  auto x = text.find('x');
+  Size2 size;
+  if (x == std::string::npos || !parse_digits(text.substr(0, x), 6, size.height) ||
+      size.height <= 0 || !parse_digits(text.substr(x + 1), 6, size.width) || size.width <= 0) {
+    return std::nullopt;
+  }
+  return size;
+}
+
 [[noreturn]] void bad_spec(const std::string& text, const std::string& why) {
   throw StimulusError("bad stimulus '" + text + "': " + why);
 }
@@ -70,6 +83,17 @@ void parse_grating(const std::string& text, const std::string& body, GratingPara
   }
   if (g.sf < 0) bad_spec(text, "sf must not be negative");
   if (g.contrast < 0) bad_spec(text, "contrast must not be negative");
+  // The pixels must be finite float32 numbers: cos()'s argument reaches 2*pi*sf*(1 + H/W) + phase
+  // and the values mean * (1 + contrast).
+  const double largest_argument =
+      2.0 * std::acos(-1.0) * g.sf * (1.0 + double(kMaxSide)) + std::abs(g.phase);
+  if (!std::isfinite(largest_argument)) {
+    bad_spec(text, "sf or phase is so large that the pixels are non-finite (NaN)");
+  }
+  if (std::abs(g.mean) * (1.0 + g.contrast) > std::numeric_limits<float>::max()) {
+    bad_spec(text,
+             "mean * (1 + contrast) is beyond float32's range: the pixels would be non-finite");
+  }
 }
 
 void parse_noise(const std::string& text, const std::string& body, StimulusSpec& spec) {
@@ -94,6 +118,14 @@ void parse_noise(const std::string& text, const std::string& body, StimulusSpec&
   }
 }
 
+// NOTE: parse() refuses the parameters that overflow; this is the net under it.
+at::Tensor require_finite(const StimulusSpec& spec, at::Tensor pixels) {
+  if (!at::isfinite(pixels).all().item<bool>()) {
+    throw StimulusError("bad stimulus '" + spec.id + "': its pixels are non-finite (NaN or inf)");
+  }
+  return pixels;
+}
+
 }  // namespace
 
 std::string format_number(double v) {
@@ -104,14 +136,22 @@ std::string format_number(double v) {
   return std::string(text, result.ptr);
 }
 
+std::string size_bound_violation(const Size2& size) {
+  if (size.height <= kMaxSide && size.width <= kMaxSide && size.height * size.width <= kMaxPixels) {
+    return "";
+  }
+  return "too large: at most " + std::to_string(kMaxSide) + " pixels per side and " +
+         std::to_string(kMaxPixels) + " in all (8192x8192)";
+}
+
 Size2 parse_size(const std::string& text) {
-  auto x = text.find('x');
-  Size2 size;
-  if (x == std::string::npos || !parse_digits(text.substr(0, x), 6, size.height) ||
-      size.height <= 0 || !parse_digits(text.substr(x + 1), 6, size.width) || size.width <= 0) {
+  auto size = parse_size_digits(text);
+  if (!size) {
     throw UsageError("bad size '" + text + "': expected HxW with positive integers, e.g. 224x224");
   }
-  return size;
+  const std::string too_large = size_bound_violation(*size);
+  if (!too_large.empty()) throw UsageError("bad size '" + text + "': " + too_large);
+  return *size;
 }
 
 std::string to_string(const Size2& size) {
@@ -126,11 +166,31 @@ Fit parse_fit(const std::string& text) {
 
 std::string to_string(Fit fit) { return fit == Fit::kCrop ? "crop" : "stretch"; }
 
+const std::vector<std::string>& synthetic_kinds() {
+  static const std::vector<std::string> kinds = {"uniform", "noise", "grating"};
+  return kinds;
+}
+
 bool is_synthetic_spec(const std::string& text) {
-  for (const char* scheme : {"uniform:", "noise:", "grating:"}) {
-    if (text.rfind(scheme, 0) == 0) return true;
+  for (const auto& kind : synthetic_kinds()) {
+    if (text.size() > kind.size() && text.compare(0, kind.size(), kind) == 0 &&
+        text[kind.size()] == ':') {
+      return true;
+    }
   }
   return false;
+}
+
+std::optional<std::string> spec_kind(const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  for (std::size_t i = 0; i < colon; ++i) {
+    const char c = text[i];
+    if (!(std::islower(static_cast<unsigned char>(c)) || (i > 0 && std::isdigit(c)) || c == '_')) {
+      return std::nullopt;
+    }
+  }
+  return text.substr(0, colon);
 }
 
 StimulusSpec StimulusSpec::file(std::string path, std::string id) {
@@ -161,11 +221,10 @@ StimulusSpec StimulusSpec::parse_synthetic(const std::string& text) {
   std::string body = text.substr(colon + 1);
   auto at = body.rfind('@');
   if (at != std::string::npos) {
-    try {
-      spec.size = parse_size(body.substr(at + 1));
-    } catch (const UsageError&) {
-      bad_spec(text, "the size after '@' must be HxW, e.g. @224x224");
-    }
+    spec.size = parse_size_digits(body.substr(at + 1));
+    if (!spec.size) bad_spec(text, "the size after '@' must be HxW, e.g. @224x224");
+    const std::string too_large = size_bound_violation(*spec.size);
+    if (!too_large.empty()) bad_spec(text, "the size after '@' is " + too_large);
     body.resize(at);
   }
   std::string size_suffix = spec.size ? "@" + to_string(*spec.size) : "";
@@ -173,6 +232,9 @@ StimulusSpec StimulusSpec::parse_synthetic(const std::string& text) {
     spec.kind = Kind::kUniform;
     if (!parse_double(body, spec.value)) {
       bad_spec(text, "uniform takes a number, e.g. uniform:0.5");
+    }
+    if (std::abs(spec.value) > std::numeric_limits<float>::max()) {
+      bad_spec(text, "the value is beyond float32's range: the pixels would be non-finite");
     }
     spec.id = "uniform:" + format_number(spec.value);
   } else if (scheme == "noise") {
@@ -202,7 +264,7 @@ at::Tensor render_stimulus(const StimulusSpec& spec, int64_t channels, const Res
     case StimulusSpec::Kind::kNoise:
       return render_noise(spec.seed, spec.dist, channels, size);
     case StimulusSpec::Kind::kGrating:
-      return render_grating(spec.grating, channels, size);
+      return require_finite(spec, render_grating(spec.grating, channels, size));
   }
   return {};
 }

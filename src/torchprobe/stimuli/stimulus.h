@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace torchprobe {
 
@@ -35,6 +36,14 @@ struct Size2 {
 };
 Size2 parse_size(const std::string& text);  // "HxW", throws UsageError
 std::string to_string(const Size2& size);
+
+// The largest image torchprobe makes or feeds a model: at most kMaxSide pixels per side and
+// kMaxPixels in all (8192x8192). A float32 RGB input of that size is 805 MB, before the
+// network's activations; sizes beyond would end in an allocation failure, or in swapping.
+constexpr int64_t kMaxSide = 16384;
+constexpr int64_t kMaxPixels = int64_t(1) << 26;
+// Why `size` is out of bounds ("too large: ..."), or empty when it is within them.
+std::string size_bound_violation(const Size2& size);
 
 // Rows [top, top + height) and columns [left, left + width) of an image.
 struct PixelRegion {
@@ -93,8 +102,13 @@ struct StimulusSpec {
   static StimulusSpec parse_synthetic(const std::string& text);
 };
 
+// The kinds of synthetic stimulus: "uniform", "noise", "grating".
+const std::vector<std::string>& synthetic_kinds();
 // True when `text` names a synthetic stimulus (uniform:, noise:, grating:).
 bool is_synthetic_spec(const std::string& text);
+// "gabor" for "gabor:ori=45": a text that looks like a spec of some kind (a lower-case word and
+// a colon), known or not; nullopt for other texts.
+std::optional<std::string> spec_kind(const std::string& text);
 
 // Float32 [channels, H, W] in pixel space (computed in double and rounded once, see image.h and
 // synthetic.h). Files are decoded, converted and resized/cropped to resize.size (image.h);

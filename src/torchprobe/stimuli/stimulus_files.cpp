@@ -2,26 +2,48 @@
 
 #include <cctype>
 #include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "torchprobe/detail/atomic_file.h"
+#include "torchprobe/detail/json_text.h"
+#include "torchprobe/detail/sha256.h"
 #include "torchprobe/errors.h"
 
 namespace torchprobe {
 
-std::string StimulusFileNamer::stem_for(const std::string& id) {
+std::string stimulus_file_stem(const std::string& id) {
+  static const char kHex[] = "0123456789ABCDEF";
   std::string stem;
-  for (char c : id) {
-    const bool safe = std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._,=+@-", c);
-    stem += (safe && c != '\0') ? c : '_';
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(id[i]);
+    const bool safe =
+        c != 0 && (std::isalnum(c) || std::strchr("._,=+@-", c)) && !(i == 0 && c == '.');
+    if (safe) {
+      stem += char(c);
+    } else {
+      stem += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
   }
-  if (stem.empty()) stem = "_";
-  if (stem[0] == '.') stem[0] = '_';
-  if (stem.size() > 200) stem.resize(200);
-  std::string name = stem;
-  for (int n = 2; !used_.insert(name).second; ++n) name = stem + "-" + std::to_string(n);
-  return name;
+  if (stem.empty()) return "%";  // the empty id; '%' alone is no escape of anything else
+  if (stem.size() <= 200) return stem;
+  std::size_t keep = 0;  // whole characters and %XX escapes, up to 180 bytes
+  while (true) {
+    const std::size_t next = keep + (stem[keep] == '%' ? 3 : 1);
+    if (next > 180) break;
+    keep = next;
+  }
+  return stem.substr(0, keep) + "~" + sha256_bytes(id.data(), id.size()).substr(0, 16);
+}
+
+void write_file_manifest(const std::string& dir, const std::vector<StimulusFile>& files) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& f : files) list.push_back({{"id", f.id}, {"file", f.file}});
+  AtomicFile out((std::filesystem::path(dir) / "manifest.json").string());
+  out.stream() << dump_json({{"files", list}}, /*pretty=*/true) << "\n";
+  out.commit();
 }
 
 int64_t write_png(const std::string& path, const at::Tensor& pixels) {

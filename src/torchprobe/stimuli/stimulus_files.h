@@ -1,29 +1,32 @@
 #pragma once
 // Writing stimuli and model inputs to files, for people (PNG) and for numpy (.npy).
 //
-//   torchprobe::StimulusFileNamer names;
-//   std::string stem = names.stem_for("grating:ori=45,sf=4,phase=0,contrast=1,mean=0.5");
-//   // "grating_ori=45,sf=4,phase=0,contrast=1,mean=0.5"
+//   std::string stem = torchprobe::stimulus_file_stem("grating:ori=45,sf=4,phase=0,contrast=1");
+//   // "grating%3Aori=45,sf=4,phase=0,contrast=1"
 //   torchprobe::write_png("out/" + stem + ".png", pixels);   // [C,H,W] in [0,1]
 //   torchprobe::write_npy("out/" + stem + ".npy", pixels);   // exact float32
+//   torchprobe::write_file_manifest("out", {{id, stem + ".png"}, ...});   // out/manifest.json
 #include <ATen/ATen.h>
 
-#include <set>
 #include <string>
+#include <vector>
 
 namespace torchprobe {
 
-// File names from stimulus ids: every byte outside [A-Za-z0-9._,=+@-] becomes '_' (so '/' and
-// ':' do), a leading '.' becomes '_', and the stem is cut to 200 bytes. If a stem was already
-// given out by this namer, "-2", "-3", ... is appended: names are stable for the same list of
-// stimuli in the same order.
-class StimulusFileNamer {
- public:
-  std::string stem_for(const std::string& id);
+// The file name stem for a stimulus id, injective: every byte outside [A-Za-z0-9._,=+@-], and a
+// leading '.', is written %XX (upper-case hex), so "a/b.jpg" is "a%2Fb.jpg" and "a_b.jpg" stays
+// itself. A stem longer than 200 bytes keeps its first 180 and adds "~" and 16 hex digits of the
+// id's sha256 ('~' appears in no other stem). The same id always gets the same name, whatever
+// the list around it.
+std::string stimulus_file_stem(const std::string& id);
 
- private:
-  std::set<std::string> used_;
+// Which file holds which stimulus: DIR/manifest.json, {"files": [{"id", "file"}, ...]} in list
+// order, "file" relative to DIR. Written atomically. Throws OutputError.
+struct StimulusFile {
+  std::string id;
+  std::string file;
 };
+void write_file_manifest(const std::string& dir, const std::vector<StimulusFile>& files);
 
 // A 16-bit PNG of float32 [C,H,W] pixels, C = 1 (gray) or 3 (RGB): round(clamp(v,0,1) * 65535).
 // Returns the number of values that were clamped. Throws OutputError.

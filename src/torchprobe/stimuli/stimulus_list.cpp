@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "torchprobe/detail/closest_names.h"
 #include "torchprobe/detail/split.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/stimuli/image.h"
@@ -40,6 +41,20 @@ std::string strip_comment(const std::string& line) {
   return line;
 }
 
+// "gabor:ori=45" with no file of that name: a stimulus kind torchprobe does not know.
+void refuse_unknown_kind(const std::string& text) {
+  const auto kind = spec_kind(text);
+  if (!kind) return;
+  const std::string suggestion =
+      detail::did_you_mean(detail::closest_names(*kind, synthetic_kinds()));
+  std::string kinds;
+  for (const auto& k : synthetic_kinds()) kinds += (kinds.empty() ? "" : ", ") + k + ":";
+  throw StimulusError(
+      "bad stimulus '" + text + "': unknown stimulus kind '" + *kind +
+          "' and no file of that name (the kinds are " + kinds + ")",
+      suggestion.empty() ? "write ./" + text + " for a file of that name" : suggestion);
+}
+
 class Expander {
  public:
   Expander(const ExpandOptions& options, std::vector<std::string>& warnings)
@@ -59,6 +74,7 @@ class Expander {
       if (fs::is_directory(status)) {
         add_directory(path, text);
       } else if (!fs::exists(status)) {
+        refuse_unknown_kind(text);
         throw StimulusError("cannot use image '" + path.string() + "': no such file");
       } else {
         out.push_back(StimulusSpec::file(path.string(), text));

@@ -8,6 +8,7 @@
 
 #include "torchprobe/capture/capture.h"
 #include "torchprobe/errors.h"
+#include "torchprobe/numbers.h"
 
 namespace torchprobe {
 namespace {
@@ -94,10 +95,20 @@ std::vector<BnState> batch_norm_layers(Model& model, const BnCheckOptions& optio
   return layers;
 }
 
+// The largest |x * a| + |mean * a| + |bias|, a = weight / sqrt(var + eps) (BnCheckOptions).
+double rounding_magnitude(const at::Tensor& x, const BnState& bn) {
+  const int64_t rank = x.dim();
+  at::Tensor a = 1.0 / at::sqrt(per_channel(*bn.running_var, rank) + bn.eps);
+  if (bn.weight) a = a * per_channel(*bn.weight, rank);
+  at::Tensor terms = (x * a).abs() + (per_channel(*bn.running_mean, rank) * a).abs();
+  if (bn.bias) terms = terms + per_channel(*bn.bias, rank).abs();
+  return terms.max().item<double>();
+}
+
 // The row for one call `name` of a BatchNorm layer: how far its captured output is from the
 // formula with the batch's and with the running statistics, and what that says.
 BnCheckRow check_call(const BnState& bn, const std::string& name, const at::Tensor& input,
-                      const at::Tensor& output, double atol) {
+                      const at::Tensor& output, const BnCheckOptions& options) {
   at::Tensor x = input.to(at::kDouble);
   at::Tensor y = output.to(at::kDouble);
   BnCheckRow row{name, bn.type, bn.training, bn.track, bool(bn.weight) && bool(bn.bias)};
@@ -106,11 +117,14 @@ BnCheckRow check_call(const BnState& bn, const std::string& name, const at::Tens
   at::Tensor batch_mean = x.mean(reduce);
   at::Tensor batch_var = x.var(reduce, /*unbiased=*/false);
   row.max_abs_diff_batch = (normalise(x, batch_mean, batch_var, bn) - y).abs().max().item<double>();
+  row.tolerance = options.atol;
   if (bn.running_mean && bn.running_var) {
     row.max_abs_diff_running =
         (normalise(x, *bn.running_mean, *bn.running_var, bn) - y).abs().max().item<double>();
+    row.magnitude = rounding_magnitude(x, bn);
+    row.tolerance = options.atol + options.rtol * row.magnitude;
   }
-  bool matches_running = row.max_abs_diff_running && *row.max_abs_diff_running <= atol;
+  bool matches_running = row.max_abs_diff_running && *row.max_abs_diff_running <= row.tolerance;
   if (!bn.track || !bn.running_mean) {
     row.status = "no-running-stats";
   } else if (bn.training) {
@@ -126,6 +140,8 @@ BnCheckRow check_call(const BnState& bn, const std::string& name, const at::Tens
 
 std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input,
                                  const BnCheckOptions& options) {
+  require_tolerance("atol", options.atol);
+  require_tolerance("rtol", options.rtol);
   std::vector<BnState> layers = batch_norm_layers(model, options);
   for (const auto& l : options.layers) model.find(l);  // unknown names: UnknownLayerError
 
@@ -149,11 +165,12 @@ std::vector<BnCheckRow> bn_check(Model& model, const at::Tensor& input,
       auto in = by_name.find(name + ":in");
       if (in == by_name.end()) continue;
       called = true;
-      rows.push_back(check_call(bn, name, in->second, capture.value, options.atol));
+      rows.push_back(check_call(bn, name, in->second, capture.value, options));
     }
     if (!called) {
-      rows.push_back({bn.layer, bn.type, bn.training, bn.track, bool(bn.weight), std::nullopt, 0,
-                      "not-called", false});
+      BnCheckRow row{bn.layer, bn.type, bn.training, bn.track, bool(bn.weight)};
+      row.status = "not-called";
+      rows.push_back(std::move(row));
     }
   }
   return rows;
@@ -171,13 +188,16 @@ nlohmann::json to_json(const std::vector<BnCheckRow>& rows) {
          {"max_abs_diff_running", r.max_abs_diff_running ? nlohmann::json(*r.max_abs_diff_running)
                                                          : nlohmann::json(nullptr)},
          {"max_abs_diff_batch", r.max_abs_diff_batch},
+         {"magnitude", r.magnitude},
+         {"tolerance", r.tolerance},
          {"status", r.status},
          {"failed", r.failed}});
   }
   return out;
 }
 
-std::string to_text(const std::vector<BnCheckRow>& rows, double atol, const SettingNamer& name_of) {
+std::string to_text(const std::vector<BnCheckRow>& rows, const BnCheckOptions& options,
+                    const SettingNamer& name_of) {
   std::ostringstream out;
   std::size_t width = 5;
   for (const auto& r : rows) width = std::max(width, r.name.size());
@@ -195,13 +215,14 @@ std::string to_text(const std::vector<BnCheckRow>& rows, double atol, const Sett
         << number(r.max_abs_diff_batch) << "  ";
     if (r.status == "ok")
       out << "ok";
-    else if (r.status == "mismatch" && r.max_abs_diff_batch <= atol) {
+    else if (r.status == "mismatch" && r.max_abs_diff_batch <= r.tolerance) {
       // NOTE: a model traced in training mode has training=true fixed in its aten::batch_norm
       // calls; setting the modules to eval afterwards does not change what the graph computes.
       out << "MISMATCH: uses batch statistics although the module is in eval mode (traced in "
              "training mode? tracing fixes the flag)";
     } else if (r.status == "mismatch")
-      out << "MISMATCH: the output is not the formula with running statistics";
+      out << "MISMATCH: the output is not the formula with running statistics (tolerance "
+          << r.tolerance << ")";
     else if (r.status == "batch-statistics")
       out << render_settings("training mode: uses batch statistics (use {mode} eval)", name_of);
     else if (r.status == "no-running-stats")
@@ -212,8 +233,10 @@ std::string to_text(const std::vector<BnCheckRow>& rows, double atol, const Sett
     out << "\n";
   }
   out << "(max absolute difference between the captured output and (x - mean) / sqrt(var + eps) * "
-         "weight + bias, tolerance "
-      << atol << ")\n";
+         "weight + bias; tolerance "
+      << options.atol << " + " << options.rtol
+      << " * the layer's magnitude, the largest |x * a| + |mean * a| + |bias|, a = weight / "
+         "sqrt(var + eps))\n";
   return out.str();
 }
 
