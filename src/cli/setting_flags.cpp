@@ -25,7 +25,8 @@ std::string flag_for(const std::string& field) {
                                                             {"rtol", "--rtol"},
                                                             {"atol", "--atol"},
                                                             {"scale_tol", "--scale-tol"},
-                                                            {"json", "--json"}};
+                                                            {"json", "--json"},
+                                                            {"channels", "--channels"}};
   auto found = kFlags.find(field);
   return found == kFlags.end() ? field_name(field) : found->second;
 }

@@ -9,8 +9,8 @@ const std::vector<std::string>& setting_fields() {
   // RunControl, Tolerance, ...), and the output write modes (WriteMode).
   static const std::vector<std::string> kFields = {
       "layers",        "batch_size", "mode",      "input_size", "size",  "preprocess", "mean",
-      "std_dev",           "sweep",      "recursive", "resume",     "force", "output",     "shard",
-      "stimulus_root", "rtol",       "atol",      "scale_tol",  "json"};
+      "std_dev",       "sweep",      "recursive", "resume",     "force", "output",     "shard",
+      "stimulus_root", "rtol",       "atol",      "scale_tol",  "json",  "channels"};
   return kFields;
 }
 

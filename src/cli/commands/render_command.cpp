@@ -27,6 +27,7 @@ struct RenderOptions {
 Preprocessing resolve_render_preprocessing(const RenderOptions& options) {
   PreprocessOptions pre_options;
   if (!options.size.empty()) pre_options.size = parse_size(options.size);
+  if (options.channels != 0) pre_options.channels = options.channels;
   apply_preprocess_options(options.stimulus, pre_options);
   pre_options.preprocess = Normalization::kNone;  // render writes pixels before normalisation
   Preprocessing pre;
@@ -36,12 +37,6 @@ Preprocessing resolve_render_preprocessing(const RenderOptions& options) {
     Model model = Model::load(options.model);
     std::vector<std::string> ignored;  // about normalisation, which render does not apply
     pre = resolve_preprocessing(model, pre_options, ignored);
-  }
-  if (options.channels != 0) {
-    if (options.channels != 1 && options.channels != 3) {
-      throw UsageError("bad --channels " + std::to_string(options.channels) + ": expected 1 or 3");
-    }
-    pre.channels = options.channels;
   }
   return pre;
 }

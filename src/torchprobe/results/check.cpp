@@ -37,27 +37,39 @@ std::vector<double> numbers(const json& value) {
   return out;
 }
 
-// Maps the recorded preprocessing onto PreprocessOptions. Fields the options cannot set (channels,
-// crop_pct: from the model's metadata) are left to the model; the diff of the headers then
-// catches anything the re-run applied differently.
+// Maps the recorded preprocessing onto PreprocessOptions: the re-run feeds MODEL what the golden's
+// model was fed, whatever MODEL's metadata says; the diff of the headers then catches anything
+// the re-run applied differently.
 PreprocessOptions preprocess_options(const json& recorded) {
   PreprocessOptions options;
   if (!recorded.is_object()) return options;  // older outputs: the model's defaults
   auto found = recorded.find("name");
   std::string name = found != recorded.end() && found->is_string() ? found->get<std::string>() : "";
-  if (name == "none" || name == "imagenet" || name == "model") {
+  if (name == "none" || name == "imagenet") {
     options.preprocess = parse_normalization(name);
   } else {
-    // "custom" (mean/std given) or a name this version does not know: the recorded numbers.
+    // "model" (its model's metadata), "custom" (mean/std given) or a name this version does not
+    // know: the recorded numbers, so that MODEL is fed what the golden's model was fed whatever
+    // MODEL's metadata holds (none, say: a golden then never asks for {preprocess} model, which
+    // the user did not give). The headers' "name" differs then: a note, not a difference.
     options.mean = numbers(recorded.value("mean", json()));
     options.std_dev = numbers(recorded.value("std", json()));
-    if (options.mean.empty() && options.std_dev.empty()) options.preprocess = Normalization::kNone;
+    if (options.mean.empty() && options.std_dev.empty()) {
+      options.preprocess = name == "model" ? Normalization::kModel : Normalization::kNone;
+    }
   }
   auto size = recorded.find("size");
   if (size != recorded.end() && size->is_array() && size->size() == 2 &&
       (*size)[0].is_number_integer() && (*size)[1].is_number_integer()) {
     options.size = Size2{(*size)[0].get<int64_t>(), (*size)[1].get<int64_t>()};
   }
+  auto channels = recorded.find("channels");
+  if (channels != recorded.end() && channels->is_number_integer()) {
+    options.channels = channels->get<int64_t>();
+  }
+  auto crop_pct = recorded.find("crop_pct");
+  if (crop_pct != recorded.end() && crop_pct->is_number())
+    options.crop_pct = crop_pct->get<double>();
   auto fit = recorded.find("fit");
   if (fit != recorded.end() && fit->is_string()) options.fit = parse_fit(fit->get<std::string>());
   return options;

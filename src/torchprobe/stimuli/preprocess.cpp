@@ -43,6 +43,12 @@ void resolve_geometry(const ModelFacts& model, const PreprocessOptions& options,
     pre.size = {(*model.input_size)[1], (*model.input_size)[2]};
   }
   if (options.size) pre.size = *options.size;
+  if (options.channels) {
+    if (*options.channels != 1 && *options.channels != 3) {
+      throw UsageError("bad {channels} " + std::to_string(*options.channels) + ": expected 1 or 3");
+    }
+    pre.channels = *options.channels;
+  }
   const nlohmann::json resize = model.metadata && model.metadata->is_object()
                                     ? model.metadata->value("resize", nlohmann::json())
                                     : nlohmann::json();
@@ -54,6 +60,9 @@ void resolve_geometry(const ModelFacts& model, const PreprocessOptions& options,
   if (resize.is_object() && resize.contains("crop_pct") && resize["crop_pct"].is_number()) {
     double pct = resize["crop_pct"].get<double>();
     if (pct > 0 && pct <= 1) pre.crop_pct = pct;
+  }
+  if (options.crop_pct && *options.crop_pct > 0 && *options.crop_pct <= 1) {
+    pre.crop_pct = *options.crop_pct;
   }
 }
 

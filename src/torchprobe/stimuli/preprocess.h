@@ -65,6 +65,8 @@ struct PreprocessOptions {
   std::optional<Normalization> preprocess;  // nullopt: the default above
   std::optional<Size2> size;                // nullopt: the default above
   std::optional<Fit> fit;                   // nullopt: the default above
+  std::optional<int64_t> channels;          // 1 or 3; nullopt: the model's metadata, else 3
+  std::optional<double> crop_pct;           // in (0, 1]; nullopt: the model's metadata, 0.875
   std::vector<double> mean;                 // empty: not given
   std::vector<double> std_dev;              // empty: not given
 };

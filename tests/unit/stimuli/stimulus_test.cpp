@@ -86,6 +86,46 @@ TEST(Stimulus, MalformedSpecsNameTheSpec) {
   }
 }
 
+TEST(Stimulus, ParametersGivingNonFinitePixelsAreRefused) {
+  for (const char* bad : {"grating:sf=1e308", "grating:mean=1e300", "grating:mean=1e38,contrast=10",
+                          "uniform:1e39"}) {
+    try {
+      StimulusSpec::parse(bad);
+      FAIL() << bad;
+    } catch (const StimulusError& e) {
+      EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+    }
+  }
+  // Large but finite parameters stay allowed: the pixels are finite.
+  at::Tensor big = render_stimulus(StimulusSpec::parse("grating:sf=1e6,mean=1e30"), 1, Size2{8, 8});
+  EXPECT_TRUE(at::isfinite(big).all().item<bool>());
+}
+
+TEST(Stimulus, SizeBeyondTheBoundIsRefusedNamingTheSpec) {
+  for (const char* bad : {"uniform:1@100000x100000", "uniform:1@16385x1", "noise:1@8193x8192"}) {
+    try {
+      StimulusSpec::parse(bad);
+      FAIL() << bad;
+    } catch (const StimulusError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(std::string("'") + bad + "'"), std::string::npos) << what;
+      EXPECT_NE(what.find("too large"), std::string::npos) << what;
+    }
+  }
+  EXPECT_EQ(StimulusSpec::parse("uniform:1@16384x4096").size, (Size2{16384, 4096}));
+  EXPECT_EQ(StimulusSpec::parse("uniform:1@8192x8192").size, (Size2{8192, 8192}));
+}
+
+TEST(Stimulus, SpecKindIsTheWordBeforeTheColon) {
+  EXPECT_EQ(spec_kind("gabor:ori=45"), "gabor");
+  EXPECT_EQ(spec_kind("grating:ori=45"), "grating");
+  EXPECT_EQ(spec_kind("cat.png"), std::nullopt);
+  EXPECT_EQ(spec_kind("Cat:1.png"), std::nullopt);  // upper case: a file name
+  EXPECT_EQ(spec_kind(":x"), std::nullopt);
+  EXPECT_FALSE(is_synthetic_spec("gratings:ori=1"));
+  EXPECT_TRUE(is_synthetic_spec("grating:"));
+}
+
 TEST(Stimulus, MissingImageFileIsAStimulusError) {
   EXPECT_THROW(render_stimulus(StimulusSpec::parse("/nonexistent/cat.png"), 3, Size2{8, 8}),
                StimulusError);
@@ -101,6 +141,10 @@ TEST(Size, ParsesHxW) {
   EXPECT_EQ(parse_size("224x244"), (Size2{224, 244}));
   EXPECT_THROW(parse_size("0x0"), UsageError);
   EXPECT_THROW(parse_size("224"), UsageError);
+  EXPECT_THROW(parse_size("60000x60000"), UsageError);
+  EXPECT_EQ(size_bound_violation(Size2{8192, 8192}), "");
+  EXPECT_NE(size_bound_violation(Size2{8192, 8193}), "");
+  EXPECT_NE(size_bound_violation(Size2{kMaxSide + 1, 1}), "");
 }
 
 TEST(Fit, ParsesNames) {
