@@ -36,9 +36,13 @@ def images(tmp_path_factory):
 
 
 def file_stem(stimulus_id):
-    """The documented file name of a stimulus id (render, --dump-inputs), without collisions."""
-    stem = re.sub(r"[^A-Za-z0-9._,=+@-]", "_", stimulus_id)[:200]
-    return "_" + stem[1:] if stem.startswith(".") else stem
+    """The documented file name of a stimulus id (render, --dump-inputs; README "Stimuli"): every
+    byte outside [A-Za-z0-9._,=+@-], and a leading '.', as %XX (upper-case hex); ids whose name
+    would pass 200 bytes are not used by the tests."""
+    stem = "".join(chr(b) if re.fullmatch(r"[A-Za-z0-9._,=+@-]", chr(b)) and not (i == 0 and b == 46)
+                   else f"%{b:02X}" for i, b in enumerate(stimulus_id.encode()))
+    assert len(stem) <= 200, stimulus_id
+    return stem or "%"
 
 
 def dump_inputs(tmp, model_name, stimuli, *args):
@@ -48,9 +52,11 @@ def dump_inputs(tmp, model_name, stimuli, *args):
     torchprobe("run", model(model_name), "--layer", "conv1", *stimuli, *args,
                "--dump-inputs", out_dir, "-o", out, "--force")
     result = json.loads(out.read_text())
+    files = {f["id"]: f["file"] for f in json.loads((out_dir / "manifest.json").read_text())["files"]}
     arrays = {}
     for record in result["stimuli"]:
-        arrays[record["id"]] = np.load(out_dir / f"{file_stem(record['id'])}.npy")
+        assert files[record["id"]] == f"{file_stem(record['id'])}.npy"
+        arrays[record["id"]] = np.load(out_dir / files[record["id"]])
     return arrays, result
 
 

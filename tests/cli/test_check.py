@@ -204,3 +204,45 @@ def test_ci_example_prints_the_table_on_failure(tmp):
     assert "stimulus 'noise:1' layer 'layer4': " in result.stdout
     assert "== FAILED: resnet18's layer responses changed" in result.stderr
     assert (tmp / "responses.json").exists()
+
+
+STRIP_METADATA = r"""
+import sys, torch
+torch.jit.save(torch.jit.load(sys.argv[1]), sys.argv[2])   # no _extra_files: no torchprobe.json
+"""
+
+
+def test_a_golden_replays_its_recorded_preprocessing_on_a_model_without_metadata(tmp):
+    # tiny_gray's metadata: 1 channel, 32x32, its own mean/std. The same weights saved without
+    # metadata must pass: the golden's numbers are replayed, not '--preprocess model' asked of
+    # a model that has none (issue 16: an option the user never typed).
+    torchprobe("run", model("tiny_gray_script"), "noise:1", "noise:2", "-l", "conv2",
+               "-o", tmp / "golden.json")
+    bare = tmp / "bare.pt"
+    subprocess.run([PYTHON, "-c", STRIP_METADATA, model("tiny_gray_script"), str(bare)], check=True)
+    result = check(tmp / "golden.json", bare, "-o", tmp / "rerun.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--preprocess" not in result.stderr
+    recorded = json.loads((tmp / "golden.json").read_text())["preprocess"]
+    replayed = json.loads((tmp / "rerun.json").read_text())["preprocess"]
+    for key in ("channels", "mean", "std", "size", "fit", "crop_pct"):
+        assert replayed[key] == recorded[key], key
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root to run torchprobe as 'nobody' (root reads any file)")
+def test_an_unreadable_golden_stimulus_is_a_stimulus_error(tmp_path_factory):
+    # A directory 'nobody' can enter (pytest's tmp_path is private to root).
+    directory = tmp_path_factory.mktemp("unreadable")
+    os.chmod(directory.parent, 0o755)
+    os.chmod(directory, 0o777)
+    shutil.copy(model("tiny_gray_script"), directory / "model.pt")
+    write_image(directory / "img.png", 1)
+    torchprobe("run", "model.pt", "img.png", "-l", "conv1", "-o", "golden.json", cwd=directory)
+    os.chmod(directory / "img.png", 0)
+    result = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                             BIN, "check", "model.pt", "-g", "golden.json"],
+                            capture_output=True, text=True, cwd=directory)
+    assert result.returncode == 30, result.stderr
+    assert "cannot read stimulus" in result.stderr and "img.png" in result.stderr
+    assert "internal error" not in result.stderr

@@ -169,3 +169,33 @@ def test_image_files_prepared_as_the_crop_box_equal_the_full_input(tmp, fit):
             va, vb = np.array(a["responses"][key]["values"]), np.array(b["responses"][key]["values"])
             assert a["responses"][key]["index"] == b["responses"][key]["index"]
             assert np.max(np.abs(va - vb)) <= 1e-5 * max(1.0, np.max(np.abs(vb))), key
+
+
+def test_the_header_records_the_crop_plan_of_each_input_size_used(tmp):
+    # Every stimulus 40x48, none at the default 32x32: "crop" describes 40x48 (issue 16: it
+    # described the default size, which no stimulus used).
+    out = tmp / "sized.json"
+    torchprobe("run", model("tiny_gray_script"), "noise:1@40x48", "noise:2@40x48", "-l", "conv1",
+               "-o", out)
+    header = json.loads(out.read_text())
+    assert header["crop"]["input_size"] == [40, 48]
+    assert [p["input_size"] for p in header["crop_plans"]] == [[40, 48]]
+    # Two sizes: one plan each, in order of first use, each with its own box.
+    torchprobe("run", model("tiny_gray_script"), "noise:1@40x48", "noise:2", "noise:3@40x48",
+               "-l", "conv1", "-o", out, "--force")
+    plans = json.loads(out.read_text())["crop_plans"]
+    assert [p["input_size"] for p in plans] == [[40, 48], [32, 32]]
+    assert all(p["used"] for p in plans)
+    # conv1 (3x3, stride 1) at the centre of H x W: the 3x3 box around (H//2, W//2).
+    assert [p["box"] for p in plans] == [[19, 23, 3, 3], [15, 15, 3, 3]]
+
+
+def test_no_truncate_does_not_crop_and_does_not_warn(tmp):
+    # densenet's whole forward cannot run on a crop; it used to warn with the forward error's
+    # hints about channels the input had.
+    out = tmp / "whole.json"
+    result = torchprobe("run", model("densenet121_script"), "noise:1", "-l", "features.conv0",
+                        "--no-truncate", "-o", out)
+    assert "warning" not in result.stderr, result.stderr
+    crop = json.loads(out.read_text())["crop"]
+    assert crop["used"] is False and "not truncated" in crop["reason"]

@@ -312,3 +312,70 @@ def test_bn_check_exits_1_when_an_eval_mode_batchnorm_does_not_match():
     # As saved (training mode), the same numbers are expected behaviour: exit 0.
     code, rows = bn_check_one_thread(path)
     assert code == 0 and all(r["status"] == "batch-statistics" for r in rows.values())
+
+
+def test_model_code_warnings_are_printed_once_without_glog_lines(tmp):
+    # Scripted GoogLeNet's forward calls warnings.warn on every call; LibTorch's default handler
+    # printed a glog line per batch after "WARNING: Logging before InitGoogleLogging()".
+    result = torchprobe("run", model("googlenet_script"), "noise:1", "noise:2", "noise:3",
+                        "-l", "conv1.conv", "--batch-size", "1", "--no-truncate",
+                        "-o", tmp / "out.json")
+    assert "InitGoogleLogging" not in result.stderr
+    lines = [l for l in result.stderr.splitlines() if "GoogleNetOutputs" in l]
+    assert lines == ["warning: the model warns: Scripted GoogleNet always returns GoogleNetOutputs Tuple"], result.stderr
+
+
+LARGE_BATCHNORM = r"""
+import sys, torch
+torch.manual_seed(0)
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+        self.bn = torch.nn.BatchNorm2d(8)
+    def forward(self, x):
+        return self.bn(self.conv(x) * 2e4)
+net = Net().eval()
+with torch.no_grad():  # running statistics of activations of magnitude ~1e4
+    net.bn.running_mean.uniform_(-1e4, 1e4)
+    net.bn.running_var.uniform_(1e6, 1e8)
+    net.bn.weight.uniform_(500, 1000)
+    net.bn.bias.uniform_(-1e4, 1e4)
+torch.jit.save(torch.jit.script(net), sys.argv[1])
+x = torch.rand(2, 3, 16, 16)
+captured = {}
+net.bn.register_forward_hook(lambda m, i, o: captured.update(x=i[0].clone().double(), y=o.clone().double()))
+net(x)
+bn = net.bn
+a = (bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)).view(1, -1, 1, 1)
+m, b = bn.running_mean.double().view(1, -1, 1, 1), bn.bias.double().view(1, -1, 1, 1)
+exact = (captured["x"] - m) * a + b
+magnitude = ((captured["x"] * a).abs() + (m * a).abs() + b.abs()).max().item()
+print(magnitude, (exact - captured["y"]).abs().max().item())
+torch.save(x, sys.argv[2])
+"""
+
+
+def test_bn_check_tolerance_scales_with_the_layer_magnitude(tmp):
+    # A BatchNorm in eval mode on activations of magnitude ~1e4: float32 rounding alone is past the
+    # absolute 1e-4 (issue 16: inception_v3's Mixed_7c reported MISMATCH).
+    model_path = tmp / "large_bn.pt"
+    script = tmp / "large_bn.py"  # a file: torch.jit.script needs the class's source
+    script.write_text(LARGE_BATCHNORM)
+    output = subprocess.run([PYTHON, str(script), str(model_path), str(tmp / "x.pt")],
+                            capture_output=True, text=True, check=True).stdout.split()
+    magnitude, rounding = float(output[0]), float(output[1])
+    assert rounding > 1e-4  # the old absolute tolerance would report MISMATCH here
+    result = torchprobe("bn-check", model_path, "--json", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["atol"] == 1e-4 and report["rtol"] == 1e-6
+    (row,) = report["layers"]
+    assert row["status"] == "ok"
+    # torchprobe's inputs are its own noise stimuli, not x: the magnitude is of the same order.
+    assert 0.2 < row["magnitude"] / magnitude < 5
+    assert row["tolerance"] == pytest.approx(1e-4 + 1e-6 * row["magnitude"])
+    assert row["max_abs_diff_running"] <= row["tolerance"]
+    # A layer off by a fraction of its magnitude is still caught: a tiny rtol flags it.
+    strict = torchprobe("bn-check", model_path, "--json", "--rtol", "0", "--atol", "0", check=False)
+    assert strict.returncode == 1
