@@ -38,6 +38,12 @@ std::optional<std::vector<int64_t>> parse_chw(const std::string& text) {
   return out;
 }
 
+std::string input_size_violation(int64_t height, int64_t width) {
+  if (height <= kMaxSide && width <= kMaxSide && height * width <= kMaxPixels) return "";
+  return "too large: at most " + std::to_string(kMaxSide) + " pixels per side and " +
+         std::to_string(kMaxPixels) + " in all (8192x8192)";
+}
+
 void require_tolerance(const std::string& field, double value) {
   if (value >= 0 && std::isfinite(value)) return;
   std::ostringstream text;

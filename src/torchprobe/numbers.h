@@ -20,6 +20,14 @@ std::optional<int64_t> parse_digits(const std::string& text, std::size_t max_dig
 // several fields in one condition: parse_digits(y, 9, out.y) && parse_digits(x, 9, out.x).
 bool parse_digits(const std::string& text, std::size_t max_digits, int64_t& out);
 
+// The largest image torchprobe makes or feeds a model: at most kMaxSide pixels per side and
+// kMaxPixels in all (8192x8192). A float32 RGB input of that size is 805 MB, before the
+// network's activations; sizes beyond would end in an allocation failure, or in swapping.
+constexpr int64_t kMaxSide = 16384;
+constexpr int64_t kMaxPixels = int64_t(1) << 26;
+// Why height x width is beyond those bounds ("too large: ..."), or empty when it is within them.
+std::string input_size_violation(int64_t height, int64_t width);
+
 // "CxHxW": three positive integers of at most 6 digits, joined by 'x'; else nullopt.
 std::optional<std::vector<int64_t>> parse_chw(const std::string& text);
 

@@ -45,6 +45,11 @@ void apply_preprocess_options(const StimulusOptions& options, PreprocessOptions&
 std::vector<int64_t> parse_input_size(const std::string& text) {
   auto chw = parse_chw(text);
   if (!chw) throw UsageError("bad --input-size '" + text + "': expected CxHxW, e.g. 3x224x224");
+  const std::string too_large = input_size_violation((*chw)[1], (*chw)[2]);
+  if (!too_large.empty()) throw UsageError("bad --input-size '" + text + "': " + too_large);
+  if ((*chw)[0] > 4096) {
+    throw UsageError("bad --input-size '" + text + "': more than 4096 channels");
+  }
   return *chw;
 }
 

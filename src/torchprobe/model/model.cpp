@@ -12,6 +12,7 @@
 #include "torchprobe/detail/sha256.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
+#include "torchprobe/numbers.h"
 
 namespace torchprobe {
 namespace {
@@ -169,6 +170,15 @@ Model Model::load(const std::string& path) {
     model.metadata_ = nlohmann::json::parse(meta_text, nullptr, /*allow_exceptions=*/false);
     if (model.metadata_.is_discarded() || !model.metadata_.is_object()) {
       fail(ExitCode::kModelLoad, path, "its embedded torchprobe.json is not a JSON object");
+    }
+    if (auto size = model.input_size()) {
+      const std::string too_large = input_size_violation((*size)[1], (*size)[2]);
+      if (!too_large.empty() || (*size)[0] > 4096) {
+        fail(ExitCode::kModelLoad, path,
+             "its torchprobe.json gives an input_size that is " +
+                 (too_large.empty() ? std::string("too large: more than 4096 channels")
+                                    : too_large));
+      }
     }
   }
 

@@ -137,11 +137,7 @@ std::string format_number(double v) {
 }
 
 std::string size_bound_violation(const Size2& size) {
-  if (size.height <= kMaxSide && size.width <= kMaxSide && size.height * size.width <= kMaxPixels) {
-    return "";
-  }
-  return "too large: at most " + std::to_string(kMaxSide) + " pixels per side and " +
-         std::to_string(kMaxPixels) + " in all (8192x8192)";
+  return input_size_violation(size.height, size.width);
 }
 
 Size2 parse_size(const std::string& text) {

@@ -36,13 +36,7 @@ struct Size2 {
 };
 Size2 parse_size(const std::string& text);  // "HxW", throws UsageError
 std::string to_string(const Size2& size);
-
-// The largest image torchprobe makes or feeds a model: at most kMaxSide pixels per side and
-// kMaxPixels in all (8192x8192). A float32 RGB input of that size is 805 MB, before the
-// network's activations; sizes beyond would end in an allocation failure, or in swapping.
-constexpr int64_t kMaxSide = 16384;
-constexpr int64_t kMaxPixels = int64_t(1) << 26;
-// Why `size` is out of bounds ("too large: ..."), or empty when it is within them.
+// Why `size` is out of numbers.h's bounds ("too large: ..."), or empty when it is within them.
 std::string size_bound_violation(const Size2& size);
 
 // Rows [top, top + height) and columns [left, left + width) of an image.
