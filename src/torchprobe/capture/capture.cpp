@@ -48,6 +48,7 @@
 #include "torchprobe/capture/control_flow.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
+#include "torchprobe/model/traced_identity.h"
 #include "torchprobe/numbers.h"
 
 namespace torchprobe {
@@ -137,10 +138,47 @@ struct Target {
   bool outputs_known = false;
 };
 
+// "the output of 'features.2.1.block'", "the input of 'stem'" for a capture name.
+std::string describe_capture(const std::string& name) {
+  const std::string in = ":in";
+  if (name.size() > in.size() && name.compare(name.size() - in.size(), in.size(), in) == 0) {
+    return "the input of '" + name.substr(0, name.size() - in.size()) + "'";
+  }
+  return "the output of '" + name + "'";
+}
+
+// Why the output of a call of `layer` holds no tensor. NOTE: a forward called with no argument
+// that returns None is a module the tracer saw return its input (traced_identity.h).
+CaptureError not_capturable_error(const Model& model, const std::string& layer, Node* call) {
+  std::string message = "cannot capture layer '" + layer + "': ";
+  const c10::TypePtr& type = call->output()->type();
+  if (call->inputs().size() > 1 || type->kind() != c10::TypeKind::NoneType) {
+    return CaptureError(
+        ExitCode::kLayerNotCapturable,
+        message + "its output is " + type->repr_str() + ", not a tensor or tuple of tensors");
+  }
+  std::string passes_on;
+  for (const auto& identity : traced_identities(model)) {
+    if (identity.layer == layer) passes_on = identity.passes_on;
+  }
+  message +=
+      "the tracer recorded no data flow through it (it returned its input unchanged when traced, "
+      "e.g. an identity in eval mode), so the graph holds no output of its own";
+  std::string hint = "export the model with torch.jit.script to capture the module itself";
+  if (!passes_on.empty()) {
+    message += "; it passes on " + describe_capture(passes_on);
+    hint = "capture '" + passes_on + "' instead (the same values), or " + hint;
+  }
+  return CaptureError(ExitCode::kLayerNotCapturable, message, hint);
+}
+
 class Rewriter {
  public:
-  Rewriter(Graph& graph, const ObjectPtr& root, bool skip_non_tensor)
-      : graph_(graph), root_(root), skip_non_tensor_(skip_non_tensor) {
+  Rewriter(Graph& graph, const Model& model, bool skip_non_tensor)
+      : graph_(graph),
+        model_(model),
+        root_(model.module()._ivalue()),
+        skip_non_tensor_(skip_non_tensor) {
     self_ = graph.inputs()[0];
   }
 
@@ -345,9 +383,7 @@ class Rewriter {
     }
     if (elements.empty()) {
       if (skip_non_tensor_) return;
-      throw CaptureError(ExitCode::kLayerNotCapturable,
-                         "cannot capture layer '" + target.layer + "': its output is " +
-                             output->type()->repr_str() + ", not a tensor or tuple of tensors");
+      throw not_capturable_error(model_, target.layer, call);
     }
     // Lists are created for the element set of the first call seen; later calls use the same.
     if (!target.outputs_known) {
@@ -385,6 +421,7 @@ class Rewriter {
   }
 
   Graph& graph_;
+  const Model& model_;
   ObjectPtr root_;
   bool skip_non_tensor_;
   const std::unordered_map<const c10::ivalue::Object*, std::string>* owner_names_ = nullptr;
@@ -431,7 +468,7 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
   auto& forward_fn = torch::jit::toGraphFunction(forward.function());
   auto graph = forward_fn.graph()->copy();
 
-  Rewriter rewriter(*graph, model.module()._ivalue(), options.skip_non_tensor);
+  Rewriter rewriter(*graph, model, options.skip_non_tensor);
   for (const auto& text : requests) {
     CaptureRequest request = CaptureRequest::parse(text);
     rewriter.add_target(model.find(request.layer), request.input);
@@ -545,7 +582,7 @@ AnalysisView build_analysis_view(const Model& model, const std::vector<std::stri
   AnalysisView view;
   auto& forward_fn = torch::jit::toGraphFunction(model.module().get_method("forward").function());
   view.graph = forward_fn.graph()->copy();
-  Rewriter rewriter(*view.graph, model.module()._ivalue(), /*skip_non_tensor=*/true);
+  Rewriter rewriter(*view.graph, model, /*skip_non_tensor=*/true);
   std::unordered_map<const c10::ivalue::Object*, std::string> names;
   for (const auto& entry : model.modules()) names.emplace(entry.module._ivalue().get(), entry.name);
   rewriter.track_owners(names);

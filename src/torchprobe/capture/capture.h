@@ -55,10 +55,11 @@ struct Captures {
 class CaptureProgram {
  public:
   CaptureProgram() = default;  // empty: use build()
-  // Throws UnknownLayerError for a name that is not a submodule and CaptureError
-  // (kLayerNotCapturable) for a module whose output holds no tensor. A truncated program has the
-  // module's training flags folded in as constants (an untruncated one reads them when it runs):
-  // build again after Model::set_mode.
+  // Throws UnknownLayerError for a name that is not a submodule. Throws CaptureError
+  // (kLayerNotCapturable) for a module whose output holds no tensor, including a traced module the
+  // tracer recorded without data flow (traced_identity.h). A truncated program has the module's
+  // training flags folded in as constants (an untruncated one reads them when it runs): build again
+  // after Model::set_mode.
   static CaptureProgram build(const Model& model, const std::vector<std::string>& requests,
                               const CaptureOptions& options);
 

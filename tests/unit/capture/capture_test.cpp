@@ -216,6 +216,28 @@ TEST(Capture, CallIndexBeyondCallsIsNotCalled) {
   EXPECT_EQ(out.not_called, std::vector<std::string>{"layer1.0.relu#2"});
 }
 
+TEST(Capture, TracedIdentityIsNotCapturableAndNamesWhatItPassesOn) {
+  Model model = eval_model("identity_modules_trace");
+  try {
+    CaptureProgram::build(model, {"res.stochastic_depth"}, {});
+    FAIL() << "expected CaptureError";
+  } catch (const CaptureError& e) {
+    EXPECT_EQ(e.code(), ExitCode::kLayerNotCapturable);
+    EXPECT_NE(std::string(e.what()).find("the tracer recorded no data flow through it"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("it passes on the output of 'res.block'"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(e.hint().find("capture 'res.block' instead"), std::string::npos) << e.hint();
+  }
+  // Scripted, the same module is an ordinary call: in eval mode it returns the block's output.
+  Model scripted = eval_model("identity_modules_script");
+  Captures out = CaptureProgram::build(scripted, {"res.stochastic_depth", "res.block"}, {})
+                     .run(noise_batch(3, 32, 32, 2));
+  EXPECT_TRUE(at::equal(find_capture(out, "res.stochastic_depth"), find_capture(out, "res.block")));
+}
+
 TEST(Capture, InputOfACallIsThePreviousOutput) {
   Model model = eval_model("resnet18_script");
   Captures out = CaptureProgram::build(model, {"layer1.0.conv1:in", "maxpool"}, {})
