@@ -136,7 +136,41 @@ struct Target {
   std::map<int64_t, Value*> output_lists;  // tuple element (-1: the whole output) -> Tensor[]
   Value* input_list = nullptr;
   bool outputs_known = false;
+  int64_t calls = 0;         // call sites of its forward in the rewritten graph
+  bool calls_static = true;  // none of them inside an if or a loop: each runs once per forward
 };
+
+// Whether `node` sits in a block of another node (an if, a loop): it may run 0 or many times.
+bool in_control_flow(Node* node) { return node->owningBlock()->owningNode() != nullptr; }
+
+// "layer1.0.relu#0, layer1.0.relu#1", with "..." between the first two and the last of many.
+std::string call_names(const CaptureRequest& request, int64_t calls) {
+  auto name = [&](int64_t i) {
+    return request.layer + "#" + std::to_string(i) + (request.input ? ":in" : "");
+  };
+  std::string names;
+  for (int64_t i = 0; i < calls; ++i) {
+    if (calls > 4 && i == 2) {
+      names += ", ...";
+      i = calls - 1;
+    }
+    names += (names.empty() ? "" : ", ") + name(i);
+  }
+  return names;
+}
+
+// A call index beyond the calls a module makes in every forward.
+UnknownLayerError call_index_error(const CaptureRequest& request, int64_t calls,
+                                   const std::string& model_path) {
+  std::string every = request.layer + (request.input ? ":in" : "");
+  std::string names = call_names(request, calls);
+  return UnknownLayerError(
+      "unknown layer '" + request.to_string() + "' in model '" + model_path + "': " +
+          request.layer + " is called " + (calls == 1 ? "once" : std::to_string(calls) + " times") +
+          " in the forward (" + names + "), outside any if or loop",
+      "name " + (calls == 1 ? names : "one of " + names) + ", or " + every +
+          " for every call; run 'torchprobe layers " + model_path + "' to list layer names");
+}
 
 // "the output of 'features.2.1.block'", "the input of 'stem'" for a capture name.
 std::string describe_capture(const std::string& name) {
@@ -211,7 +245,11 @@ class Rewriter {
         auto found = target_of_.find(callee.get());
         bool is_target_call = found != target_of_.end() && is_forward_method(method);
         if (is_target_call && !call->hasAttribute(kSeen)) {
-          insert_clones(call, targets_[found->second]);
+          Target& target = targets_[found->second];
+          // NOTE: counted as found: its callers are inlined by now, so its place is final.
+          target.calls += 1;
+          target.calls_static &= !in_control_flow(call);
+          insert_clones(call, target);
           call->i_(kSeen, 1);
         }
         bool needs_inside = is_target_call ? contains_target(callee, /*strict=*/true)
@@ -228,6 +266,19 @@ class Rewriter {
           }
           changed = true;
         }
+      }
+    }
+  }
+
+  // Throws UnknownLayerError when `request` names a call beyond those its module makes, where
+  // that number is known before the forward runs: each call site outside any if or loop runs
+  // exactly once. Otherwise a missing call is reported when it happens (not_called).
+  void check_call_index(const CaptureRequest& request) const {
+    if (!request.call) return;
+    for (const auto& target : targets_) {
+      if (target.layer == request.layer && target.calls_static && target.calls > 0 &&
+          *request.call >= target.calls) {
+        throw call_index_error(request, target.calls, model_.path());
       }
     }
   }
@@ -475,6 +526,7 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
     program.requests_.push_back(request);
   }
   rewriter.capture_calls();
+  for (const auto& request : program.requests_) rewriter.check_call_index(request);
   program.slots_ = rewriter.return_lists(/*keep_original_output=*/!options.truncate);
   if (options.truncate) rewriter.drop_after_last_capture();
   torch::jit::Inline(*graph);
