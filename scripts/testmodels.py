@@ -21,6 +21,10 @@ Each model is scriptable and records its input size in `input_chw`. Trap by mode
     coord_conv          coordinate channels computed from the input size (cropping changes them)
     dilated_gaps        a dilated convolution: each unit reads pixels 6 apart, so its receptive
                         field has gaps (a search that assumes one connected region goes wrong)
+    identity_modules    modules that return their input in eval mode: 'identity' (nn.Identity) on
+                        the model's input, 'res.stochastic_depth' (torchvision's StochasticDepth)
+                        on 'res.block's output before the residual add; traced, each is a call
+                        without data flow (no argument, returns None)
     DemoNet             all of the above in miniature, with readable names (see models/README.md)
 
 Used by make_test_models.py, make_demo_model.py and tests/reference/hooks_reference.py (which
@@ -33,6 +37,7 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torchvision
 
 from export_model import calibrate_batchnorm, float64_initialisation, randomize_batchnorm
 
@@ -244,6 +249,39 @@ class DilatedGaps(nn.Module):
         return self.conv2(self.relu(self.conv1(x)))
 
 
+class StochasticResidual(nn.Module):
+    """EfficientNet's MBConv residual in miniature: block -> StochasticDepth -> + input."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.block = ConvBnRelu(channels, channels)
+        self.stochastic_depth = torchvision.ops.StochasticDepth(0.2, "row")
+
+    def forward(self, x):
+        return self.stochastic_depth(self.block(x)) + x
+
+
+class IdentityModules(nn.Module):
+    """Modules that return their input unchanged in eval mode. torch.jit.trace records such a call
+    with no argument and a None result (the graph keeps no data flow through it); scripted, they
+    are ordinary calls."""
+
+    input_chw = (3, 32, 32)
+
+    def __init__(self):
+        super().__init__()
+        self.identity = nn.Identity()
+        self.stem = ConvBnRelu(3, 8)
+        self.res = StochasticResidual(8)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        x = self.identity(x)
+        x = self.stem(x)
+        x = self.res(x)
+        return self.head(x)
+
+
 class BasicConv2d(nn.Module):
     """GoogLeNet's BasicConv2d: conv -> BN -> F.relu(inplace=True) in forward (no ReLU module)."""
 
@@ -318,6 +356,7 @@ HANDWRITTEN = {
     "bn_variants": BnVariants,
     "coord_conv": CoordConv,
     "dilated_gaps": DilatedGaps,
+    "identity_modules": IdentityModules,
 }
 
 

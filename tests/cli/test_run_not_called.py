@@ -34,10 +34,48 @@ def test_layer_not_called_is_warned_about_on_stderr():
 
 
 def test_call_index_beyond_the_calls_made_is_warned_about():
+    # In a loop: how many calls there are is known only when the forward runs.
     result = torchprobe("run", model("loop_shared_script"), "--layer", "shared#3", "noise:1",
                         "--preprocess", "none")
     assert json.loads(result.stdout)["stimuli"][0]["not_called"] == ["shared#3"]
     assert "warning: layer 'shared#3' was not called in the forward" in result.stderr
+
+
+def test_call_index_of_a_call_in_a_branch_is_warned_about():
+    result = torchprobe("run", UNTAKEN, "--layer", "never#1", "noise:1", "--preprocess", "none")
+    assert json.loads(result.stdout)["stimuli"][0]["not_called"] == ["never#1"]
+
+
+# Every call site of layer1.0.relu (BasicBlock: after bn1 and after the residual add) is outside
+# any if or loop: it runs exactly twice in every forward, so '#5' can never be called.
+@pytest.mark.parametrize("kind", ["script", "trace"])
+def test_call_index_beyond_a_static_call_count_is_refused(tmp, kind):
+    out = tmp / "out.json"
+    result = torchprobe("run", model(f"resnet18_{kind}"), "noise:1", "--layer", "layer1.0.relu#5",
+                        "-o", out, check=False)
+    assert result.returncode == 20, result.stderr
+    assert ("error: unknown layer 'layer1.0.relu#5' in model '" + model(f"resnet18_{kind}") +
+            "': layer1.0.relu is called 2 times in the forward (layer1.0.relu#0, layer1.0.relu#1), "
+            "outside any if or loop") in result.stderr
+    assert ("hint: name one of layer1.0.relu#0, layer1.0.relu#1, or layer1.0.relu for every call"
+            in result.stderr)
+    assert not out.exists()
+
+
+def test_call_index_of_an_input_capture_is_checked_too():
+    result = torchprobe("run", model("resnet18_script"), "noise:1", "--layer", "layer1.0.conv1#1:in",
+                        check=False)
+    assert result.returncode == 20, result.stderr
+    assert ("layer1.0.conv1 is called once in the forward (layer1.0.conv1#0:in)" in result.stderr)
+    assert "hint: name layer1.0.conv1#0:in, or layer1.0.conv1:in for every call" in result.stderr
+
+
+def test_call_index_within_a_static_call_count_is_captured():
+    result = torchprobe("run", model("resnet18_script"), "noise:1", "--layer", "layer1.0.relu#1",
+                        "--layer", "layer1.0.conv1#0")
+    stimulus = json.loads(result.stdout)["stimuli"][0]
+    assert sorted(stimulus["responses"]) == ["layer1.0.conv1#0", "layer1.0.relu#1"]
+    assert stimulus["not_called"] == []
 
 
 def test_no_not_called_warning_when_every_layer_is_called():

@@ -44,7 +44,12 @@ void print_layers_json(const Model& model, const std::vector<LayerInfo>& layers,
                            {"call_sites", layer.call_sites},
                            {"in_branch", layer.in_branch},
                            {"in_loop", layer.in_loop},
-                           {"explain", notes[i]}};
+                           {"explain", notes[i]},
+                           {"traced_identity", layer.traced_identity}};
+    if (layer.traced_identity) {
+      item["passes_on"] =
+          layer.passes_on.empty() ? nlohmann::json() : nlohmann::json(layer.passes_on);
+    }
     if (layer.calls) {
       item["calls"] = *layer.calls;
       item["output_shapes"] = layer.output_shapes;
@@ -80,14 +85,30 @@ void print_layer_table(const std::vector<LayerInfo>& layers, const std::vector<s
   }
 }
 
+// The layers marked `identity`, each with what to capture instead.
+void print_identity_notes(const std::vector<LayerInfo>& layers) {
+  std::string listed;
+  for (const auto& layer : layers) {
+    if (!layer.traced_identity) continue;
+    listed += "\n  " + layer.name;
+    if (!layer.passes_on.empty()) listed += "  (passes on '" + layer.passes_on + "')";
+  }
+  if (listed.empty()) return;
+  std::cout << "identity = the tracer recorded no data flow through the layer (it returned its "
+               "input unchanged when traced, e.g. an identity in eval mode): nothing of its own "
+               "to capture; capture the value it passes on instead:"
+            << listed << "\n";
+}
+
 // What the table's marks mean, and the ops with effects outside the tensor world.
-void print_layer_notes(const Model& model) {
+void print_layer_notes(const Model& model, const std::vector<LayerInfo>& layers) {
   std::cout
       << "explain: functional = functional ops after the previous submodule call, right before "
          "this layer (nn.Sequential skips them); inplace = a later in-place op modifies the "
          "output (hooks need .clone()); train = depends on the training flag; calls = called "
          "more than once. "
          "Run 'torchprobe explain MODEL LAYER' for details.\n";
+  print_identity_notes(layers);
   std::map<std::string, int> effects;  // kind -> count
   for (const auto& op : external_effects(model)) {
     effects[op.kind] += op.count;
@@ -117,7 +138,7 @@ int run_layers(const LayersOptions& options) {
     std::cout << "note: traced model: branches and loops were fixed when it was traced\n";
   }
   print_layer_table(layers, notes, input_size.has_value());
-  print_layer_notes(model);
+  print_layer_notes(model, layers);
   return 0;
 }
 

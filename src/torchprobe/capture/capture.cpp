@@ -48,6 +48,7 @@
 #include "torchprobe/capture/control_flow.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
+#include "torchprobe/model/traced_identity.h"
 #include "torchprobe/numbers.h"
 
 namespace torchprobe {
@@ -135,12 +136,83 @@ struct Target {
   std::map<int64_t, Value*> output_lists;  // tuple element (-1: the whole output) -> Tensor[]
   Value* input_list = nullptr;
   bool outputs_known = false;
+  int64_t calls = 0;         // call sites of its forward in the rewritten graph
+  bool calls_static = true;  // none of them inside an if or a loop: each runs once per forward
 };
+
+// Whether `node` sits in a block of another node (an if, a loop): it may run 0 or many times.
+bool in_control_flow(Node* node) { return node->owningBlock()->owningNode() != nullptr; }
+
+// "layer1.0.relu#0, layer1.0.relu#1", with "..." between the first two and the last of many.
+std::string call_names(const CaptureRequest& request, int64_t calls) {
+  auto name = [&](int64_t i) {
+    return request.layer + "#" + std::to_string(i) + (request.input ? ":in" : "");
+  };
+  std::string names;
+  for (int64_t i = 0; i < calls; ++i) {
+    if (calls > 4 && i == 2) {
+      names += ", ...";
+      i = calls - 1;
+    }
+    names += (names.empty() ? "" : ", ") + name(i);
+  }
+  return names;
+}
+
+// A call index beyond the calls a module makes in every forward.
+UnknownLayerError call_index_error(const CaptureRequest& request, int64_t calls,
+                                   const std::string& model_path) {
+  std::string every = request.layer + (request.input ? ":in" : "");
+  std::string names = call_names(request, calls);
+  return UnknownLayerError(
+      "unknown layer '" + request.to_string() + "' in model '" + model_path + "': " +
+          request.layer + " is called " + (calls == 1 ? "once" : std::to_string(calls) + " times") +
+          " in the forward (" + names + "), outside any if or loop",
+      "name " + (calls == 1 ? names : "one of " + names) + ", or " + every +
+          " for every call; run 'torchprobe layers " + model_path + "' to list layer names");
+}
+
+// "the output of 'features.2.1.block'", "the input of 'stem'" for a capture name.
+std::string describe_capture(const std::string& name) {
+  const std::string in = ":in";
+  if (name.size() > in.size() && name.compare(name.size() - in.size(), in.size(), in) == 0) {
+    return "the input of '" + name.substr(0, name.size() - in.size()) + "'";
+  }
+  return "the output of '" + name + "'";
+}
+
+// Why the output of a call of `layer` holds no tensor. NOTE: a forward called with no argument
+// that returns None is a module the tracer saw return its input (traced_identity.h).
+CaptureError not_capturable_error(const Model& model, const std::string& layer, Node* call) {
+  std::string message = "cannot capture layer '" + layer + "': ";
+  const c10::TypePtr& type = call->output()->type();
+  if (call->inputs().size() > 1 || type->kind() != c10::TypeKind::NoneType) {
+    return CaptureError(
+        ExitCode::kLayerNotCapturable,
+        message + "its output is " + type->repr_str() + ", not a tensor or tuple of tensors");
+  }
+  std::string passes_on;
+  for (const auto& identity : traced_identities(model)) {
+    if (identity.layer == layer) passes_on = identity.passes_on;
+  }
+  message +=
+      "the tracer recorded no data flow through it (it returned its input unchanged when traced, "
+      "e.g. an identity in eval mode), so the graph holds no output of its own";
+  std::string hint = "export the model with torch.jit.script to capture the module itself";
+  if (!passes_on.empty()) {
+    message += "; it passes on " + describe_capture(passes_on);
+    hint = "capture '" + passes_on + "' instead (the same values), or " + hint;
+  }
+  return CaptureError(ExitCode::kLayerNotCapturable, message, hint);
+}
 
 class Rewriter {
  public:
-  Rewriter(Graph& graph, const ObjectPtr& root, bool skip_non_tensor)
-      : graph_(graph), root_(root), skip_non_tensor_(skip_non_tensor) {
+  Rewriter(Graph& graph, const Model& model, bool skip_non_tensor)
+      : graph_(graph),
+        model_(model),
+        root_(model.module()._ivalue()),
+        skip_non_tensor_(skip_non_tensor) {
     self_ = graph.inputs()[0];
   }
 
@@ -173,7 +245,11 @@ class Rewriter {
         auto found = target_of_.find(callee.get());
         bool is_target_call = found != target_of_.end() && is_forward_method(method);
         if (is_target_call && !call->hasAttribute(kSeen)) {
-          insert_clones(call, targets_[found->second]);
+          Target& target = targets_[found->second];
+          // NOTE: counted as found: its callers are inlined by now, so its place is final.
+          target.calls += 1;
+          target.calls_static &= !in_control_flow(call);
+          insert_clones(call, target);
           call->i_(kSeen, 1);
         }
         bool needs_inside = is_target_call ? contains_target(callee, /*strict=*/true)
@@ -190,6 +266,19 @@ class Rewriter {
           }
           changed = true;
         }
+      }
+    }
+  }
+
+  // Throws UnknownLayerError when `request` names a call beyond those its module makes, where
+  // that number is known before the forward runs: each call site outside any if or loop runs
+  // exactly once. Otherwise a missing call is reported when it happens (not_called).
+  void check_call_index(const CaptureRequest& request) const {
+    if (!request.call) return;
+    for (const auto& target : targets_) {
+      if (target.layer == request.layer && target.calls_static && target.calls > 0 &&
+          *request.call >= target.calls) {
+        throw call_index_error(request, target.calls, model_.path());
       }
     }
   }
@@ -345,9 +434,7 @@ class Rewriter {
     }
     if (elements.empty()) {
       if (skip_non_tensor_) return;
-      throw CaptureError(ExitCode::kLayerNotCapturable,
-                         "cannot capture layer '" + target.layer + "': its output is " +
-                             output->type()->repr_str() + ", not a tensor or tuple of tensors");
+      throw not_capturable_error(model_, target.layer, call);
     }
     // Lists are created for the element set of the first call seen; later calls use the same.
     if (!target.outputs_known) {
@@ -385,6 +472,7 @@ class Rewriter {
   }
 
   Graph& graph_;
+  const Model& model_;
   ObjectPtr root_;
   bool skip_non_tensor_;
   const std::unordered_map<const c10::ivalue::Object*, std::string>* owner_names_ = nullptr;
@@ -431,13 +519,14 @@ CaptureProgram CaptureProgram::build(const Model& model, const std::vector<std::
   auto& forward_fn = torch::jit::toGraphFunction(forward.function());
   auto graph = forward_fn.graph()->copy();
 
-  Rewriter rewriter(*graph, model.module()._ivalue(), options.skip_non_tensor);
+  Rewriter rewriter(*graph, model, options.skip_non_tensor);
   for (const auto& text : requests) {
     CaptureRequest request = CaptureRequest::parse(text);
     rewriter.add_target(model.find(request.layer), request.input);
     program.requests_.push_back(request);
   }
   rewriter.capture_calls();
+  for (const auto& request : program.requests_) rewriter.check_call_index(request);
   program.slots_ = rewriter.return_lists(/*keep_original_output=*/!options.truncate);
   if (options.truncate) rewriter.drop_after_last_capture();
   torch::jit::Inline(*graph);
@@ -545,7 +634,7 @@ AnalysisView build_analysis_view(const Model& model, const std::vector<std::stri
   AnalysisView view;
   auto& forward_fn = torch::jit::toGraphFunction(model.module().get_method("forward").function());
   view.graph = forward_fn.graph()->copy();
-  Rewriter rewriter(*view.graph, model.module()._ivalue(), /*skip_non_tensor=*/true);
+  Rewriter rewriter(*view.graph, model, /*skip_non_tensor=*/true);
   std::unordered_map<const c10::ivalue::Object*, std::string> names;
   for (const auto& entry : model.modules()) names.emplace(entry.module._ivalue().get(), entry.name);
   rewriter.track_owners(names);

@@ -55,10 +55,13 @@ struct Captures {
 class CaptureProgram {
  public:
   CaptureProgram() = default;  // empty: use build()
-  // Throws UnknownLayerError for a name that is not a submodule and CaptureError
-  // (kLayerNotCapturable) for a module whose output holds no tensor. A truncated program has the
-  // module's training flags folded in as constants (an untruncated one reads them when it runs):
-  // build again after Model::set_mode.
+  // Throws UnknownLayerError for a name that is not a submodule, or whose call index ("NAME#5")
+  // is beyond the calls the module makes when every call of it sits outside any if or loop (so
+  // the number of calls is the same in every forward; else a missing call is reported by run()
+  // in not_called). Throws CaptureError (kLayerNotCapturable) for a module whose output holds no
+  // tensor, including a traced module the tracer recorded without data flow
+  // (traced_identity.h). A truncated program has the module's training flags folded in as
+  // constants (an untruncated one reads them when it runs): build again after Model::set_mode.
   static CaptureProgram build(const Model& model, const std::vector<std::string>& requests,
                               const CaptureOptions& options);
 

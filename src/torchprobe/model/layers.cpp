@@ -5,6 +5,7 @@
 #include "torchprobe/capture/capture.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
+#include "torchprobe/model/traced_identity.h"
 
 namespace torchprobe {
 namespace {
@@ -91,31 +92,14 @@ class CallSiteWalker {
   }
 };
 
-}  // namespace
-
-std::vector<LayerInfo> list_layers(Model& model,
-                                   const std::optional<std::vector<int64_t>>& input_size) {
-  CallSiteWalker walker;
-  walker.walk_method(model.module()._ivalue(), "forward", {}, 0);
-
-  std::vector<LayerInfo> layers;
-  for (const auto& entry : model.modules()) {
-    LayerInfo info{entry.name, entry.type, entry.qualified_type};
-    auto found = walker.sites.find(entry.module._ivalue().get());
-    if (found != walker.sites.end()) {
-      info.call_sites = found->second.count;
-      info.in_branch = found->second.in_branch;
-      info.in_loop = found->second.in_loop;
-    }
-    layers.push_back(std::move(info));
-  }
-  if (!input_size) return layers;
-
-  // Run once with every module captured (untruncated, so every call happens as in the model).
+// Runs the model once on ones of `input_size` with every module captured (untruncated, so every
+// call happens as in the model) and records each layer's calls and output shapes.
+void observe_calls(Model& model, const std::vector<int64_t>& input_size,
+                   std::vector<LayerInfo>& layers) {
   std::vector<std::string> names;
   for (const auto& layer : layers) names.push_back(layer.name);
   std::vector<int64_t> shape = {1};
-  shape.insert(shape.end(), input_size->begin(), input_size->end());
+  shape.insert(shape.end(), input_size.begin(), input_size.end());
   CaptureProgram program = CaptureProgram::build(
       model, names, CaptureOptions{/*truncate=*/false, /*skip_non_tensor=*/true});
   Captures captures;
@@ -144,6 +128,34 @@ std::vector<LayerInfo> list_layers(Model& model,
     layer.output_shapes[std::size_t(call)].push_back(capture.value.sizes().vec());
     layer.calls = int64_t(layer.output_shapes.size());
   }
+}
+
+}  // namespace
+
+std::vector<LayerInfo> list_layers(Model& model,
+                                   const std::optional<std::vector<int64_t>>& input_size) {
+  CallSiteWalker walker;
+  walker.walk_method(model.module()._ivalue(), "forward", {}, 0);
+  std::unordered_map<std::string, TracedIdentity> identities;
+  for (auto& identity : traced_identities(model)) identities[identity.layer] = identity;
+
+  std::vector<LayerInfo> layers;
+  for (const auto& entry : model.modules()) {
+    LayerInfo info{entry.name, entry.type, entry.qualified_type};
+    auto found = walker.sites.find(entry.module._ivalue().get());
+    if (found != walker.sites.end()) {
+      info.call_sites = found->second.count;
+      info.in_branch = found->second.in_branch;
+      info.in_loop = found->second.in_loop;
+    }
+    auto identity = identities.find(entry.name);
+    if (identity != identities.end()) {
+      info.traced_identity = true;
+      info.passes_on = identity->second.passes_on;
+    }
+    layers.push_back(std::move(info));
+  }
+  if (input_size) observe_calls(model, *input_size, layers);
   return layers;
 }
 

@@ -20,6 +20,11 @@ struct LayerInfo {
   int64_t call_sites = 0;
   bool in_branch = false;  // some call sits inside an if whose condition is not a constant
   bool in_loop = false;    // some call sits inside a loop
+  // Traced without data flow (traced_identity.h): a call with no argument that returns None, as
+  // the tracer records a module that returned its input. Nothing of its own to capture;
+  // `passes_on` names a capture of the value it passes on, or is "".
+  bool traced_identity = false;
+  std::string passes_on;
   // With an input size: the calls observed in one forward, and each call's output shape(s).
   std::optional<int64_t> calls;
   std::vector<std::vector<std::vector<int64_t>>> output_shapes;  // per call, per tensor output

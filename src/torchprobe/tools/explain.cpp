@@ -331,6 +331,7 @@ std::vector<std::string> explain_markers(Model& model) {
     if (training) notes.push_back("train");
     // NOTE: one call site inside a loop also runs (and fires a hook) more than once.
     if (layers[i].call_sites > 1 || layers[i].in_loop) notes.push_back("calls");
+    if (layers[i].traced_identity) notes.push_back("identity");
     std::string marker;
     for (const auto& n : notes) marker += (marker.empty() ? "" : ",") + n;
     markers.push_back(marker);

@@ -208,12 +208,52 @@ TEST(Capture, SelectedCallOnly) {
   EXPECT_EQ(out.captures[0].name, "layer1.0.relu#1");
 }
 
-TEST(Capture, CallIndexBeyondCallsIsNotCalled) {
-  Model model = eval_model("resnet18_script");
-  Captures out =
-      CaptureProgram::build(model, {"layer1.0.relu#2"}, {}).run(noise_batch(3, 64, 64, 5));
+TEST(Capture, CallIndexBeyondAStaticCallCountIsAnUnknownLayer) {
+  // Both call sites of layer1.0.relu are outside any if or loop: two calls in every forward.
+  for (const char* name : {"resnet18_script", "resnet18_trace"}) {
+    Model model = eval_model(name);
+    try {
+      CaptureProgram::build(model, {"layer1.0.relu#2"}, {});
+      FAIL() << "expected UnknownLayerError for " << name;
+    } catch (const UnknownLayerError& e) {
+      EXPECT_NE(std::string(e.what()).find(
+                    "unknown layer 'layer1.0.relu#2' in model '" + model.path() +
+                    "': layer1.0.relu is called 2 times in the forward (layer1.0.relu#0, "
+                    "layer1.0.relu#1), outside any if or loop"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(e.hint().find("layer1.0.relu for every call"), std::string::npos) << e.hint();
+    }
+  }
+}
+
+TEST(Capture, CallIndexBeyondCallsInALoopIsNotCalled) {
+  Model model = eval_model("loop_shared_script");
+  Captures out = CaptureProgram::build(model, {"shared#3"}, {}).run(noise_batch(3, 32, 32, 5));
   EXPECT_TRUE(out.captures.empty());
-  EXPECT_EQ(out.not_called, std::vector<std::string>{"layer1.0.relu#2"});
+  EXPECT_EQ(out.not_called, std::vector<std::string>{"shared#3"});
+}
+
+TEST(Capture, TracedIdentityIsNotCapturableAndNamesWhatItPassesOn) {
+  Model model = eval_model("identity_modules_trace");
+  try {
+    CaptureProgram::build(model, {"res.stochastic_depth"}, {});
+    FAIL() << "expected CaptureError";
+  } catch (const CaptureError& e) {
+    EXPECT_EQ(e.code(), ExitCode::kLayerNotCapturable);
+    EXPECT_NE(std::string(e.what()).find("the tracer recorded no data flow through it"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("it passes on the output of 'res.block'"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(e.hint().find("capture 'res.block' instead"), std::string::npos) << e.hint();
+  }
+  // Scripted, the same module is an ordinary call: in eval mode it returns the block's output.
+  Model scripted = eval_model("identity_modules_script");
+  Captures out = CaptureProgram::build(scripted, {"res.stochastic_depth", "res.block"}, {})
+                     .run(noise_batch(3, 32, 32, 2));
+  EXPECT_TRUE(at::equal(find_capture(out, "res.stochastic_depth"), find_capture(out, "res.block")));
 }
 
 TEST(Capture, InputOfACallIsThePreviousOutput) {
