@@ -117,6 +117,11 @@ ROWS = [
     row("run-size-zero", [*RUN, S, "--size", "0x0", *OUT], 2, "bad size '0x0'"),
     row("run-size-too-large", [*RUN, "--size", "60000x60000", "{fx:good/rgb.jpg}", *OUT], 2,
         "too large"),  # issue 16
+    # 16 gray 8192x8192 inputs in one batch: 16 x 256 MiB, more than the 4 GiB a batch may hold
+    row("run-batch-too-large", [*RUN, *(f"uniform:{i / 16}@8192x8192" for i in range(16)), *OUT], 2,
+        "more than 4096 MiB"),  # issue 16
+    row("layers-input-size-too-large", ["layers", "{model:tiny_gray_script}", "--input-size",
+                                     "1x70000x70000"], 2, "too large"),  # issue 16
     row("run-cuda-device", [*RUN, S, "--device", "cuda", *OUT], 2, "CPU-only"),
     row("run-unknown-fit", [*RUN, S, "--fit", "pad", *OUT], 2, "bad fit 'pad'"),
     row("run-mean-wrong-count", [*RUN, S, "--mean", "0.1,0.2", *OUT], 2, "bad --mean: 2 values"),

@@ -116,7 +116,8 @@ void RunOutputOptions::add(CLI::App* cmd) {
   cmd->add_option("--dump-inputs", dump_inputs,
                   "Also write each stimulus's model input (after preprocessing) as DIR/<id>.npy, "
                   "float32 [1,C,H,W]");
-  cmd->add_flag("-q,--quiet", quiet, "No progress line (the summary line stays)");
+  cmd->add_flag("-q,--quiet", quiet,
+                "No progress line (warnings and the summary line stay: they are about the results)");
   cmd->add_flag("--resume", resume,
                 "Continue an interrupted JSON Lines output (-o FILE.jsonl) where it stopped");
   cmd->add_flag("--force", force, "Overwrite an existing output");

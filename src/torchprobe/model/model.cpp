@@ -147,6 +147,23 @@ std::string to_string(Mode mode) {
   return "?";
 }
 
+namespace {
+
+// A metadata input_size beyond numbers.h's bounds is refused when the model is loaded, before
+// anything allocates an input of that size.
+void check_metadata_input_size(const Model& model) {
+  const auto size = model.input_size();
+  if (!size) return;
+  std::string too_large = input_size_violation((*size)[1], (*size)[2]);
+  if (too_large.empty() && (*size)[0] > 4096) too_large = "too large: more than 4096 channels";
+  if (!too_large.empty()) {
+    fail(ExitCode::kModelLoad, model.path(),
+         "its torchprobe.json gives an input_size that is " + too_large);
+  }
+}
+
+}  // namespace
+
 Model Model::load(const std::string& path) {
   check_archive(path);
   Model model;
@@ -171,15 +188,7 @@ Model Model::load(const std::string& path) {
     if (model.metadata_.is_discarded() || !model.metadata_.is_object()) {
       fail(ExitCode::kModelLoad, path, "its embedded torchprobe.json is not a JSON object");
     }
-    if (auto size = model.input_size()) {
-      const std::string too_large = input_size_violation((*size)[1], (*size)[2]);
-      if (!too_large.empty() || (*size)[0] > 4096) {
-        fail(ExitCode::kModelLoad, path,
-             "its torchprobe.json gives an input_size that is " +
-                 (too_large.empty() ? std::string("too large: more than 4096 channels")
-                                    : too_large));
-      }
-    }
+    check_metadata_input_size(model);
   }
 
   std::unordered_set<const c10::ivalue::Object*> seen{model.module_._ivalue().get()};

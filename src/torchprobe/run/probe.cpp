@@ -253,6 +253,38 @@ const CropPlan& Probe::crop_plan(const Size2& size) const {
   return crop_plans_.emplace(key, std::move(plan)).first->second;
 }
 
+void Probe::require_batch_memory(const std::vector<StimulusSpec>& stimuli) const {
+  constexpr int64_t kMaxBatchBytes = int64_t(4) << 30;
+  std::map<std::pair<int64_t, int64_t>, int64_t> count;  // stimuli per input size
+  for (const auto& spec : stimuli) {
+    const Size2 size = input_size(spec);
+    count[{size.height, size.width}] += 1;
+  }
+  for (const auto& [size, n] : count) {
+    const int64_t image_bytes = preprocessing_.channels * size.first * size.second * 4;
+    const int64_t batch = std::min(options_.batch_size, n);
+    if (batch * image_bytes <= kMaxBatchBytes) continue;
+    throw UsageError(
+        "bad {batch_size} " + std::to_string(options_.batch_size) + " for " +
+            to_string(Size2{size.first, size.second}) + " inputs: a batch would hold " +
+            std::to_string((batch * image_bytes) >> 20) + " MiB of input, more than 4096 MiB",
+        "give a smaller {batch_size}, at most " +
+            std::to_string(std::max<int64_t>(1, kMaxBatchBytes / image_bytes)));
+  }
+}
+
+std::map<std::pair<int64_t, int64_t>, const CropPlan*> Probe::active_crop_plans(
+    const std::vector<StimulusSpec>& stimuli) const {
+  const std::vector<Size2> sizes = input_sizes(stimuli);
+  warn_unused_crops(sizes);
+  std::map<std::pair<int64_t, int64_t>, const CropPlan*> active;
+  for (const auto& size : sizes) {
+    const CropPlan& crop = crop_plan(size);
+    if (crop.active) active[{size.height, size.width}] = &crop;
+  }
+  return active;
+}
+
 void Probe::warn_unused_crops(const std::vector<Size2>& sizes) const {
   if (!no_crop_reason_.empty()) return;
   for (const auto& size : sizes) {
@@ -294,8 +326,10 @@ nlohmann::json Probe::header(const std::vector<StimulusSpec>& stimuli, const Sha
   out["stimulus_list"] = {{"count", stimuli.size()},
                           {"sha256", sha256_bytes(ids.data(), ids.size())}};
   // Over the whole list, not the shard: every part of a sharded run has the same header.
+  const std::vector<Size2> sizes = input_sizes(stimuli);
+  require_batch_memory(stimuli);
   nlohmann::json plans = nlohmann::json::array();
-  for (const auto& size : input_sizes(stimuli)) plans.push_back(crop_plan(size).to_json());
+  for (const auto& size : sizes) plans.push_back(crop_plan(size).to_json());
   out["crop"] = plans[0];
   out["crop_plans"] = plans;
   if (!shard.whole()) {
@@ -364,14 +398,7 @@ ProbeSummary Probe::run(const std::vector<StimulusSpec>& stimuli, ResultSink& si
   const int64_t planned = int64_t(plan.order.size());
   check_resume_point(control.resume_from, planned);
   sink.header(header(stimuli, control.shard));
-  // Every size's crop plan, made here before the loader's threads read them.
-  const std::vector<Size2> sizes = input_sizes(stimuli);
-  warn_unused_crops(sizes);
-  std::map<std::pair<int64_t, int64_t>, const CropPlan*> active_crops;
-  for (const auto& size : sizes) {
-    const CropPlan& crop = crop_plan(size);
-    if (crop.active) active_crops[{size.height, size.width}] = &crop;
-  }
+  const auto active_crops = active_crop_plans(stimuli);
 
   ProbeSummary summary;
   summary.listed = int64_t(stimuli.size());

@@ -105,7 +105,7 @@ class Probe {
   // of the ids, each followed by a newline}), "crop_plans" (the crop plan of each input size the
   // stimuli use, in order of first use; "crop" is the first of them) and, for a part of a sharded
   // run, "shard" ({"index": K, "count": N, "stimuli": how many this part holds}). Throws
-  // ReadoutError for an at:Y,X outside a captured map.
+  // ReadoutError for an at:Y,X outside a captured map, UsageError for batches over 4 GiB.
   nlohmann::json header(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const;
   // How run() groups a shard's stimuli into batches (shard.h).
   BatchPlan plan(const std::vector<StimulusSpec>& stimuli, const Shard& shard) const;
@@ -132,6 +132,14 @@ class Probe {
   // not cropping. NOTE: not thread-safe (it fills crop_plans_): run() plans every size before
   // its loader threads start.
   const CropPlan& crop_plan(const Size2& size) const;
+  // UsageError when a batch of the stimuli's inputs of one size would hold more than 4 GiB (a
+  // float32 [batch, C, H, W] tensor), before the network's activations.
+  void require_batch_memory(const std::vector<StimulusSpec>& stimuli) const;
+  // The active crop plan of each input size the stimuli use, by (height, width), planned here
+  // on the calling thread so that the loader's threads only read them; warns about the sizes
+  // whose plan could have cropped and does not.
+  std::map<std::pair<int64_t, int64_t>, const CropPlan*> active_crop_plans(
+      const std::vector<StimulusSpec>& stimuli) const;
   // Warns about each size whose crop plan could have been used and is not.
   void warn_unused_crops(const std::vector<Size2>& sizes) const;
   nlohmann::json record_for(const StimulusSpec& spec, int64_t index,
