@@ -213,7 +213,9 @@ def test_stimuli_of_a_size_the_model_takes_run_although_the_default_size_fails(m
     # The default input (224x224, no metadata) fails; every stimulus brings the size it needs.
     result = torchprobe("run", made["fixed_8x8"], "--layer", "fc", "noise:1@8x8", "noise:2@8x8",
                         "--preprocess", "none")
-    assert result.returncode == 0 and result.stderr.startswith("summary: 2 stimuli")
+    assert result.returncode == 0 and result.stderr.splitlines()[-1].startswith("summary: 2 stimuli")
+    # The crop plan is made for 8x8, the size used (not the failing default): fc is no map.
+    assert "cropping not used: layer 'fc' is not a spatial map" in result.stderr
 
 
 def test_output_to_unwritable_directory_fails_cleanly(tmp):

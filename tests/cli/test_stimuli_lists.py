@@ -91,8 +91,10 @@ def test_render_writes_16_bit_pngs_named_after_ids(tmp, tree):
     out = tmp / "render"
     result = torchprobe("render", tree, "grating:ori=45@20x30", "noise:3,dist=normal@8x8",
                         "--size", "24x40", "--fit", "crop", "--npy", "-o", out)
-    names = ["A.png", "a.png", "b.png", "grating_ori=45,sf=8,phase=0,contrast=1,mean=0.5@20x30",
-             "noise_3,dist=normal@8x8"]
+    names = ["A.png", "a.png", "b.png"] + [
+        file_stem(i) for i in ["grating:ori=45,sf=8,phase=0,contrast=1,mean=0.5@20x30",
+                               "noise:3,dist=normal@8x8"]]
+    assert names[3] == "grating%3Aori=45,sf=8,phase=0,contrast=1,mean=0.5@20x30"
     assert result.stdout.splitlines() == [str(out / f"{n}.png") for n in names]
     for name in names:
         png = cv2.imread(str(out / f"{name}.png"), cv2.IMREAD_UNCHANGED)
@@ -111,14 +113,15 @@ def test_render_takes_size_channels_and_fit_from_a_model(tmp, images):
     assert arrays[0].shape == (1, 32, 32)
 
 
-def test_file_names_of_colliding_ids_get_a_number(tmp, tree):
-    (tree / "sub_c.png").write_bytes((tree / "a.png").read_bytes())  # "sub/c.png" -> sub_c.png too
+def test_file_names_of_ids_that_used_to_collide_stay_distinct(tmp, tree):
+    (tree / "sub_c.png").write_bytes((tree / "a.png").read_bytes())  # "sub/c.png" was sub_c.png
     out = tmp / "render"
     lines = torchprobe("render", tree, "-r", "-o", out).stdout.splitlines()
     # sorted by relative path: "sub/c.png" < "sub/deeper/d.png" < "sub_c.png" ('/' < '_')
-    assert lines == [str(out / n) for n in ["A.png.png", "a.png.png", "b.png.png", "sub_c.png.png",
-                                            "sub_deeper_d.png.png", "sub_c.png-2.png"]]
+    assert lines == [str(out / n) for n in ["A.png.png", "a.png.png", "b.png.png", "sub%2Fc.png.png",
+                                            "sub%2Fdeeper%2Fd.png.png", "sub_c.png.png"]]
     dump = tmp / "dump"
     torchprobe("run", model(RGB_MODEL), "--layer", "conv1", tree, "-r", "--dump-inputs", dump,
                "-o", tmp / "o.json")
-    assert sorted(p.name for p in dump.iterdir()) == sorted(Path(l).stem + ".npy" for l in lines)
+    assert sorted(p.name for p in dump.iterdir()) == sorted(
+        [Path(l).stem + ".npy" for l in lines] + ["manifest.json"])
