@@ -110,5 +110,23 @@ TEST_F(PrepareResume, RefusesRecordsThatAreNotThisRunsFirstStimuli) {
   EXPECT_EQ(prepare_resume(path_, header_, stimuli_, {1, 2}).done, 1);
 }
 
+// The shard of the file's header is compared with this run's, never used: a damaged one is just
+// another run's file.
+TEST_F(PrepareResume, RefusesAFileWhoseHeaderNamesAnotherShard) {
+  nlohmann::json mine = header_;
+  mine["shard"] = {{"index", 1}, {"count", 2}, {"stimuli", 2}};
+  nlohmann::json there = mine;
+  there["shard"]["index"] = 0;
+  write(there.dump() + "\n" + record0_);
+  try {
+    prepare_resume(path_, mine, stimuli_, {0, 2});
+    ADD_FAILURE();
+  } catch (const ResultsFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot resume '" + path_ +
+                                         "': it was written by a different run: 'shard.index' is "
+                                         "0 there and 1 here");
+  }
+}
+
 }  // namespace
 }  // namespace torchprobe
