@@ -194,3 +194,18 @@ def test_merge_rejects_a_huge_shard_count(tmp, parts2):
            "is outside 1..1000000" in result.stderr
     assert not (tmp / "m.jsonl").exists()
 
+
+def test_merge_rejects_a_record_nested_too_deep(tmp, parts2):
+    # Printing a value 300000 lists deep overflowed the stack (SIGSEGV) in merge -o X.json, diff
+    # and --resume; the readers now refuse more than 64 levels.
+    lines = parts2[1].read_text().splitlines(keepends=True)
+    record = json.loads(lines[1])
+    record["extra"] = "DEEP"
+    deep = json.dumps(record).replace('"DEEP"', "[" * 300000 + "]" * 300000)
+    bad = tmp / "p2.jsonl"
+    bad.write_text(lines[0] + deep + "\n" + "".join(lines[2:]))
+    result = torchprobe("merge", parts2[0], bad, "-o", tmp / "m.json", check=False)
+    assert result.returncode == 60, result.stderr
+    assert f"error: cannot read results '{bad}': line 2 nests arrays and objects more than 64 " \
+           "deep" in result.stderr
+    assert not (tmp / "m.json").exists()

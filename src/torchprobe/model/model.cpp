@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "torchprobe/detail/closest_names.h"
+#include "torchprobe/detail/json_depth.h"
 #include "torchprobe/detail/sha256.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
@@ -187,6 +188,11 @@ Model Model::load(const std::string& path) {
     model.metadata_ = nlohmann::json::parse(meta_text, nullptr, /*allow_exceptions=*/false);
     if (model.metadata_.is_discarded() || !model.metadata_.is_object()) {
       fail(ExitCode::kModelLoad, path, "its embedded torchprobe.json is not a JSON object");
+    }
+    if (!json_depth_within(meta_text, kMaxJsonDepth)) {
+      fail(ExitCode::kModelLoad, path,
+           "its embedded torchprobe.json nests more than " + std::to_string(kMaxJsonDepth) +
+               " levels deep");
     }
     check_metadata_input_size(model);
   }

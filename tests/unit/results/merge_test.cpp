@@ -124,5 +124,22 @@ TEST_F(MergeResults, NamesTheFirstAbsentShardsAndCountsTheRest) {
             "shard 9/1000000; no part is shard 10/1000000; and 999990 more shards are not given");
 }
 
+TEST_F(MergeResults, RefusesARecordNestedDeeperThanTheBound) {
+  std::string first = part("p1.jsonl", header(shard(1, 2, 2)), {0, 2});
+  std::string second = part("p2.jsonl", header(shard(2, 2, 1)), {});
+  std::ofstream(second, std::ios::app)
+      << "{\"id\":\"b\",\"index\":1,\"x\":" << std::string(100000, '[') << std::string(100000, ']')
+      << "}\n";
+  std::string error;
+  try {
+    merge_results({first, second}, path("merged.json"), {});  // a document: records re-written
+  } catch (const ResultsFormatError& e) {
+    error = e.what();
+  }
+  EXPECT_EQ(error, "cannot read results '" + second +
+                       "': line 2 nests arrays and objects more than 64 deep (not written by "
+                       "torchprobe)");
+}
+
 }  // namespace
 }  // namespace torchprobe

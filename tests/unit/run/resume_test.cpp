@@ -128,5 +128,20 @@ TEST_F(PrepareResume, RefusesAFileWhoseHeaderNamesAnotherShard) {
   }
 }
 
+// --resume crashed (stack overflow) naming the difference: it printed a header value nested
+// 300000 lists deep. Such a line is refused before it is compared.
+TEST_F(PrepareResume, RefusesAHeaderNestedDeeperThanTheBound) {
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  write("{\"layers\":" + deep + ",\"torchprobe\":{\"version\":\"1\"}}\n" + record0_);
+  try {
+    prepare_resume(path_, header_, stimuli_, {0, 1, 2});
+    ADD_FAILURE();
+  } catch (const ResultsFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read results '" + path_ +
+                                         "': line 1 nests arrays and objects more than 64 deep "
+                                         "(not written by torchprobe)");
+  }
+}
+
 }  // namespace
 }  // namespace torchprobe
