@@ -17,13 +17,19 @@
 
 namespace torchprobe::fuzz {
 
-// `name` in /tmp/torchprobe-fuzz-<target>-<pid>/, created on first use.
+// `name` in /tmp/torchprobe-fuzz-<target>-<pid>/, created on first use and removed when the
+// process exits (as libFuzzer's runs and fork-mode jobs do, unless they crash).
 inline std::string scratch_path(const std::string& target, const std::string& name) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      ("torchprobe-fuzz-" + target + "-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
+  static const struct Dir {
+    std::filesystem::path path;
+    ~Dir() {
+      std::error_code error;
+      std::filesystem::remove_all(path, error);
+    }
+  } dir{std::filesystem::temp_directory_path() /
+        ("torchprobe-fuzz-" + target + "-" + std::to_string(::getpid()))};
+  std::filesystem::create_directories(dir.path);
+  return (dir.path / name).string();
 }
 
 inline void write_file(const std::string& path, std::string_view bytes) {
