@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libjpeg-dev
+  libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libjpeg-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest
   python3-torch python3-torchvision python3-opencv python3-numpy python3-pytest python3-pil
   libopenblas0-pthread

@@ -25,7 +25,7 @@ enum class ExitCode : int {
   kModelPickle = 15,          // a torch.save() file (state_dict or eager module), not TorchScript
   kModelTruncated = 16,       // a zip archive cut short (no central directory)
   kModelFrozen = 17,          // frozen / optimized-for-inference: submodules are gone
-  kModelLoad = 18,            // LibTorch refused the model for another reason
+  kModelLoad = 18,            // LibTorch refused the model otherwise, or its zip archive is damaged
   kModelNotRegularFile = 19,  // a device, FIFO or socket: not a file that can be read twice
   kUnknownLayer = 20,         // a requested layer name is not a submodule
   kLayerNotCapturable = 21,   // the layer's output is not a tensor (or tuple of tensors)

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import MODELS, PYTHON, model, torchprobe
+from conftest import MODELS, PYTHON, SOURCE_DIR, model, torchprobe
 
 CASES = [
     ("does_not_exist", 10, "no such file"),
@@ -29,6 +29,34 @@ def test_bad_model_file_has_documented_exit_code_and_message(name, code, fragmen
     assert first.startswith("error: cannot load model '" + model(name) + "'"), first
     assert fragment in first
     assert result.stdout == ""
+
+
+FUZZ_FINDS = SOURCE_DIR / "tests" / "fuzz" / "corpus" / "model_load"
+
+
+# Found by model_load_fuzzer in one_conv.pt with a few bytes changed; each is refused by the zip
+# checks before LibTorch reads the archive (detail/zip_check.h), which went wrong on each:
+@pytest.mark.parametrize("name,why", [
+    # a code file declares 1.2 GB for 412 compressed bytes: LibTorch allocated it (7 GB, 22 s)
+    ("deflated_entry_declares_1_2_gb.pt",
+     "entry 'archive/code/__torch__/torch/nn/modules/conv.py' declares 1174406152 bytes from 412 "
+     "compressed, more than deflate expands (1032:1)"),
+    # a code file and its debug pickle changed: LibTorch corrupted its heap (SIGABRT/SIGSEGV)
+    ("code_and_debug_pickle_changed.pt",
+     "entry 'archive/code/__torch__.py' is damaged (its data does not inflate to the size the "
+     "directory records)"),
+    # its debug pickle changed too: LibTorch's unpickler reserved 1.8 GB of strings (2 GB, 4 s)
+    ("debug_pickle_declares_1_8_gb.pt",
+     "entry 'archive/code/__torch__/torch/nn/modules/conv.py' is damaged (its data does not "
+     "inflate to the size the directory records)"),
+])
+def test_a_damaged_archive_is_refused_before_libtorch_reads_it(name, why):
+    path = FUZZ_FINDS / name
+    result = torchprobe("layers", path, check=False, timeout=10)
+    assert result.returncode == 18, result.stderr
+    assert result.stderr.splitlines()[0] == \
+        f"error: cannot load model '{path}': the archive is damaged: {why}"
+    assert "hint: copy or export the model again" in result.stderr
 
 
 def test_model_path_that_is_a_directory():

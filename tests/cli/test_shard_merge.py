@@ -162,3 +162,50 @@ def test_merge_of_a_file_that_is_not_output(tmp):
     assert result.returncode == 60
     assert f"error: cannot read results '{junk}': not a torchprobe JSON Lines output" \
         in result.stderr
+
+
+def with_shard(tmp, part, name, **fields):
+    """A copy of `part` whose header's "shard" has `fields` changed (a damaged or edited part)."""
+    lines = part.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["shard"].update(fields)
+    out = tmp / name
+    out.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    return out
+
+
+# Issue 16: shard index 0 or 1000000 in a header crashed merge (SIGSEGV), a huge count ended in
+# bad_alloc (exit 70). Both are a bad part: exit 60, naming it, and no output.
+@pytest.mark.parametrize("index", [0, 3, 1000000])
+def test_merge_rejects_a_shard_index_outside_the_count(tmp, parts2, index):
+    bad = with_shard(tmp, parts2[1], "p2.jsonl", index=index)
+    result = torchprobe("merge", parts2[0], bad, "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60, result.stderr
+    assert f"error: cannot read results '{bad}': its header's shard.index {index} is outside " \
+           "1..2" in result.stderr
+    assert not (tmp / "m.jsonl").exists()
+
+
+def test_merge_rejects_a_huge_shard_count(tmp, parts2):
+    bad = [with_shard(tmp, part, f"p{k}.jsonl", count=10**15) for k, part in enumerate(parts2)]
+    result = torchprobe("merge", *bad, "-o", tmp / "m.jsonl", check=False)
+    assert result.returncode == 60, result.stderr
+    assert f"error: cannot read results '{bad[0]}': its header's shard.count 1000000000000000 " \
+           "is outside 1..1000000" in result.stderr
+    assert not (tmp / "m.jsonl").exists()
+
+
+def test_merge_rejects_a_record_nested_too_deep(tmp, parts2):
+    # Printing a value 300000 lists deep overflowed the stack (SIGSEGV) in merge -o X.json, diff
+    # and --resume; the readers now refuse more than 64 levels.
+    lines = parts2[1].read_text().splitlines(keepends=True)
+    record = json.loads(lines[1])
+    record["extra"] = "DEEP"
+    deep = json.dumps(record).replace('"DEEP"', "[" * 300000 + "]" * 300000)
+    bad = tmp / "p2.jsonl"
+    bad.write_text(lines[0] + deep + "\n" + "".join(lines[2:]))
+    result = torchprobe("merge", parts2[0], bad, "-o", tmp / "m.json", check=False)
+    assert result.returncode == 60, result.stderr
+    assert f"error: cannot read results '{bad}': line 2 nests arrays and objects more than 64 " \
+           "deep" in result.stderr
+    assert not (tmp / "m.json").exists()

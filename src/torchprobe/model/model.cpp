@@ -9,7 +9,9 @@
 #include <unordered_set>
 
 #include "torchprobe/detail/closest_names.h"
+#include "torchprobe/detail/json_depth.h"
 #include "torchprobe/detail/sha256.h"
+#include "torchprobe/detail/zip_check.h"
 #include "torchprobe/errors.h"
 #include "torchprobe/model/module_paths.h"
 #include "torchprobe/numbers.h"
@@ -44,6 +46,47 @@ bool has_zip_end_record(const std::string& path, std::size_t file_size) {
   return tail.find(std::string("PK\x05\x06", 4)) != std::string::npos;
 }
 
+// The archive's records, as LibTorch's reader lists them. Its zip directory is intact (checked
+// before), so the reader fails only on a zip of some other layout.
+std::vector<std::string> archive_records(const std::string& path) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    return reader.getAllRecords();
+  } catch (const c10::Error&) {
+    fail(ExitCode::kModelNotTorchScript, path,
+         "a zip archive without TorchScript code (not laid out as a PyTorch archive)");
+  }
+}
+
+// Rejects a zip archive that is cut short, damaged, or not TorchScript (a torch.save() file,
+// another zip).
+void check_zip(const std::string& path, std::size_t file_size) {
+  if (!has_zip_end_record(path, file_size)) {
+    fail(ExitCode::kModelTruncated, path,
+         "the archive is truncated (its zip directory is missing); was the copy interrupted?",
+         "copy or export the model again");
+  }
+  // NOTE: before LibTorch reads it: its reader allocates the sizes the directory declares and
+  // checks no CRC-32 (detail/zip_check.h).
+  const std::string damage = zip_archive_problem(path, file_size);
+  if (!damage.empty()) {
+    fail(ExitCode::kModelLoad, path, "the archive is damaged: " + damage,
+         "copy or export the model again");
+  }
+  bool has_code = false, has_data = false;
+  for (const auto& record : archive_records(path)) {
+    if (record.rfind("code/", 0) == 0) has_code = true;
+    if (record == "data.pkl") has_data = true;
+  }
+  if (!has_code && has_data) {
+    fail(ExitCode::kModelPickle, path,
+         "a torch.save() file (a state_dict or an eager module), not TorchScript");
+  }
+  if (!has_code) {
+    fail(ExitCode::kModelNotTorchScript, path, "a zip archive without TorchScript code");
+  }
+}
+
 // Rejects, with a specific exit code, every file that is not a TorchScript archive, before
 // LibTorch's own loader turns them into a generic c10::Error.
 void check_archive(const std::string& path) {
@@ -69,32 +112,7 @@ void check_archive(const std::string& path) {
   if (magic != std::string("PK\x03\x04", 4)) {
     fail(ExitCode::kModelNotArchive, path, "not a TorchScript archive (not a zip file)");
   }
-  if (!has_zip_end_record(path, std::size_t(info.st_size))) {
-    fail(ExitCode::kModelTruncated, path,
-         "the archive is truncated (its zip directory is missing); was the copy interrupted?",
-         "copy or export the model again");
-  }
-  std::vector<std::string> records;
-  try {
-    caffe2::serialize::PyTorchStreamReader reader(path);
-    records = reader.getAllRecords();
-  } catch (const c10::Error& e) {
-    // The zip directory is intact (checked above), so this is a zip of some other layout.
-    fail(ExitCode::kModelNotTorchScript, path,
-         "a zip archive without TorchScript code (not laid out as a PyTorch archive)");
-  }
-  bool has_code = false, has_data = false;
-  for (const auto& record : records) {
-    if (record.rfind("code/", 0) == 0) has_code = true;
-    if (record == "data.pkl") has_data = true;
-  }
-  if (!has_code && has_data) {
-    fail(ExitCode::kModelPickle, path,
-         "a torch.save() file (a state_dict or an eager module), not TorchScript");
-  }
-  if (!has_code) {
-    fail(ExitCode::kModelNotTorchScript, path, "a zip archive without TorchScript code");
-  }
+  check_zip(path, std::size_t(info.st_size));
 }
 
 bool graph_has_control_flow(torch::jit::Block* block) {
@@ -187,6 +205,11 @@ Model Model::load(const std::string& path) {
     model.metadata_ = nlohmann::json::parse(meta_text, nullptr, /*allow_exceptions=*/false);
     if (model.metadata_.is_discarded() || !model.metadata_.is_object()) {
       fail(ExitCode::kModelLoad, path, "its embedded torchprobe.json is not a JSON object");
+    }
+    if (!json_depth_within(meta_text, kMaxJsonDepth)) {
+      fail(ExitCode::kModelLoad, path,
+           "its embedded torchprobe.json nests more than " + std::to_string(kMaxJsonDepth) +
+               " levels deep");
     }
     check_metadata_input_size(model);
   }

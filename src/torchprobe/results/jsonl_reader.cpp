@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "torchprobe/detail/json_depth.h"
 #include "torchprobe/errors.h"
 
 namespace torchprobe {
@@ -38,6 +39,7 @@ nlohmann::json JsonlReader::parse_object(const std::string& line) const {
   if (!value.is_object()) {
     fail("line " + std::to_string(line_number_) + " is not a JSON object (not JSON Lines?)");
   }
+  check_depth(line);
   return value;
 }
 
@@ -46,7 +48,15 @@ nlohmann::json JsonlReader::parse_header(const std::string& line) const {
   if (!header.is_object() || !header.contains("torchprobe") || header.contains("stimuli")) {
     fail("not a torchprobe JSON Lines output (the first line is not a header)");
   }
+  check_depth(line);
   return header;
+}
+
+void JsonlReader::check_depth(const std::string& line) const {
+  if (!json_depth_within(line, kMaxJsonDepth)) {
+    fail("line " + std::to_string(line_number_) + " nests arrays and objects more than " +
+         std::to_string(kMaxJsonDepth) + " deep (not written by torchprobe)");
+  }
 }
 
 bool is_jsonl_path(const std::string& path) {

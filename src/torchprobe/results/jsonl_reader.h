@@ -31,10 +31,13 @@ class JsonlReader {
   // `line` as a JSON object. Throws ResultsFormatError naming the file and the line.
   nlohmann::json parse_object(const std::string& line) const;
   // parse_object plus the checks of a torchprobe header ("torchprobe" object, no "stimuli").
+  // Both refuse a line nested more than kMaxJsonDepth deep (detail/json_depth.h).
   nlohmann::json parse_header(const std::string& line) const;
   [[noreturn]] void fail(const std::string& why) const;
 
  private:
+  void check_depth(const std::string& line) const;
+
   std::string path_;
   std::ifstream in_;
   int64_t line_number_ = 0;

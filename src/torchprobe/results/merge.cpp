@@ -1,6 +1,8 @@
 #include "torchprobe/results/merge.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -12,12 +14,15 @@
 #include "torchprobe/output/jsonl_writer.h"
 #include "torchprobe/results/jsonl_reader.h"
 #include "torchprobe/run/resume.h"
+#include "torchprobe/run/shard.h"
 
 namespace torchprobe {
 namespace {
 
 const char* const kRerunHint =
     "rerun the missing or incomplete shards (the same command with {resume}) and merge again";
+// Shards not given that an error names one by one; the rest it counts.
+constexpr int64_t kNamedAbsentShards = 8;
 
 // One part, read one record ahead.
 struct Part {
@@ -25,6 +30,7 @@ struct Part {
 
   JsonlReader reader;
   nlohmann::json header;
+  int64_t list_size = 0;  // stimulus_list.count
   int64_t shard_index = 1;
   int64_t shard_count = 1;
   int64_t expected = 0;  // records the part should hold
@@ -61,11 +67,20 @@ struct Part {
   }
 };
 
+// The header field `where` (object[key]), an integer in [low, high]. NOTE: a part's header comes
+// from a file, perhaps damaged or edited: merge indexes and counts by these numbers only after
+// this check.
 int64_t integer_field(const Part& part, const nlohmann::json& object, const char* key,
-                      const std::string& where) {
+                      const std::string& where, int64_t low, int64_t high) {
   auto it = object.find(key);
   if (it == object.end() || !it->is_number_integer()) {
     part.reader.fail("its header has no integer " + where);
+  }
+  const bool too_big = it->is_number_unsigned() &&
+                       it->get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max());
+  if (too_big || it->get<int64_t>() < low || it->get<int64_t>() > high) {
+    part.reader.fail("its header's " + where + " " + it->dump() + " is outside " +
+                     std::to_string(low) + ".." + std::to_string(high));
   }
   return it->get<int64_t>();
 }
@@ -97,31 +112,36 @@ class MissingRanges {
   int64_t count_ = 0;
 };
 
-// Opens every part and reads its header: shard K/N (1/1 when unsharded) and the records it
-// should hold. All headers are read before any is compared, so that a broken part is named first.
+// Opens a part and reads its header: the list size, shard K/N (1/1 when unsharded) and the
+// records it should hold.
+std::unique_ptr<Part> read_part_header(const std::string& path) {
+  auto part = std::make_unique<Part>(path);
+  std::string line;
+  if (!part->reader.next_line(line)) {
+    part->reader.fail("no header line (an empty file, or one cut short before its header)");
+  }
+  part->header = part->reader.parse_header(line);
+  auto list = part->header.find("stimulus_list");
+  if (list == part->header.end() || !list->is_object()) {
+    part->reader.fail("its header has no \"stimulus_list\" (written by torchprobe before 0.2?)");
+  }
+  part->list_size = integer_field(*part, *list, "count", "stimulus_list.count", 0,
+                                  std::numeric_limits<int64_t>::max());
+  part->expected = part->list_size;
+  auto shard = part->header.find("shard");
+  if (shard != part->header.end()) {
+    if (!shard->is_object()) part->reader.fail("its header's \"shard\" is not an object");
+    part->shard_count = integer_field(*part, *shard, "count", "shard.count", 1, Shard::kMaxCount);
+    part->shard_index = integer_field(*part, *shard, "index", "shard.index", 1, part->shard_count);
+    part->expected = integer_field(*part, *shard, "stimuli", "shard.stimuli", 0, part->list_size);
+  }
+  return part;
+}
+
+// All headers are read before any is compared, so that a broken part is named first.
 std::vector<std::unique_ptr<Part>> read_part_headers(const std::vector<std::string>& paths) {
   std::vector<std::unique_ptr<Part>> parts;
-  for (const auto& path : paths) {
-    auto part = std::make_unique<Part>(path);
-    std::string line;
-    if (!part->reader.next_line(line)) {
-      part->reader.fail("no header line (an empty file, or one cut short before its header)");
-    }
-    part->header = part->reader.parse_header(line);
-    auto list = part->header.find("stimulus_list");
-    if (list == part->header.end() || !list->is_object()) {
-      part->reader.fail("its header has no \"stimulus_list\" (written by torchprobe before 0.2?)");
-    }
-    const int64_t list_size = integer_field(*part, *list, "count", "stimulus_list.count");
-    part->expected = list_size;
-    auto shard = part->header.find("shard");
-    if (shard != part->header.end()) {
-      part->shard_index = integer_field(*part, *shard, "index", "shard.index");
-      part->shard_count = integer_field(*part, *shard, "count", "shard.count");
-      part->expected = integer_field(*part, *shard, "stimuli", "shard.stimuli");
-    }
-    parts.push_back(std::move(part));
-  }
+  for (const auto& path : paths) parts.push_back(read_part_header(path));
   return parts;
 }
 
@@ -147,20 +167,23 @@ void check_parts_of_one_run(const std::vector<std::unique_ptr<Part>>& parts) {
   }
 }
 
-// The part given for each shard (nullptr for a shard not given); a shard given twice would
-// repeat its stimuli.
+// The parts in shard order; a shard given twice would repeat its stimuli. NOTE: not a table of
+// shard_count slots: the count comes from a file, and most slots may be empty.
 std::vector<const Part*> parts_by_shard(const std::vector<std::unique_ptr<Part>>& parts) {
-  std::vector<const Part*> by_shard(std::size_t(parts.front()->shard_count), nullptr);
-  for (const auto& part : parts) {
-    const Part*& slot = by_shard[std::size_t(part->shard_index - 1)];
-    if (slot) {
-      throw ResultsFormatError("cannot merge: '" + slot->reader.path() + "' and '" +
-                                   part->reader.path() + "' are both shard " +
-                                   std::to_string(part->shard_index) + "/" +
-                                   std::to_string(part->shard_count),
+  std::vector<const Part*> by_shard;
+  for (const auto& part : parts) by_shard.push_back(part.get());
+  std::stable_sort(by_shard.begin(), by_shard.end(),
+                   [](const Part* a, const Part* b) { return a->shard_index < b->shard_index; });
+  for (std::size_t i = 1; i < by_shard.size(); ++i) {
+    const Part& earlier = *by_shard[i - 1];
+    const Part& part = *by_shard[i];
+    if (part.shard_index == earlier.shard_index) {
+      throw ResultsFormatError("cannot merge: '" + earlier.reader.path() + "' and '" +
+                                   part.reader.path() + "' are both shard " +
+                                   std::to_string(part.shard_index) + "/" +
+                                   std::to_string(part.shard_count),
                                "give each shard once");
     }
-    slot = part.get();
   }
   return by_shard;
 }
@@ -168,14 +191,7 @@ std::vector<const Part*> parts_by_shard(const std::vector<std::unique_ptr<Part>>
 // The header of the whole run: the lowest shard's, without "shard", so that the merged output
 // equals the unsharded run's.
 nlohmann::json merged_header(const std::vector<const Part*>& by_shard) {
-  const Part* lowest = nullptr;
-  for (const Part* part : by_shard) {
-    if (part) {
-      lowest = part;
-      break;
-    }
-  }
-  nlohmann::json header = lowest->header;
+  nlohmann::json header = by_shard.front()->header;
   header.erase("shard");
   return header;
 }
@@ -250,23 +266,38 @@ void merge_records(std::vector<std::unique_ptr<Part>>& parts, int64_t list_size,
   missing.add(next, list_size);
 }
 
+// "; no part is shard K/N" for the shards in [from, to), while fewer than kNamedAbsentShards
+// are named in `which` (`named` counts them).
+void name_absent_shards(int64_t from, int64_t to, int64_t count, int64_t& named,
+                        std::string& which) {
+  for (int64_t k = from; k < to && named < kNamedAbsentShards; ++k, ++named) {
+    which += "; no part is shard " + std::to_string(k) + "/" + std::to_string(count);
+  }
+}
+
 // Fails the merge naming the missing indices and what is wrong with the shards that should
 // hold them (not given, or incomplete), so that the user knows which shards to rerun.
 [[noreturn]] void throw_missing_stimuli(const MissingRanges& missing,
                                         const std::vector<const Part*>& by_shard,
                                         int64_t list_size) {
+  const int64_t count = by_shard.front()->shard_count;
   std::string which;
-  for (std::size_t k = 0; k < by_shard.size(); ++k) {
-    const Part* part = by_shard[k];
-    std::string shard = std::to_string(k + 1) + "/" + std::to_string(by_shard.size());
-    if (!part) {
-      which += "; no part is shard " + shard;
-    } else if (part->records < part->expected) {
-      which += "; '" + part->reader.path() + "' (shard " + shard + ") holds " +
-               std::to_string(part->records) + " of its " + std::to_string(part->expected) +
-               " stimuli" + (part->reader.torn() ? " and ends in a torn line" : "");
+  int64_t next = 1, named = 0;  // the shard after the last part seen; absent shards named
+  for (const Part* part : by_shard) {
+    name_absent_shards(next, part->shard_index, count, named, which);
+    next = part->shard_index + 1;
+    if (part->records < part->expected) {
+      which += "; '" + part->reader.path() + "' (shard " + std::to_string(part->shard_index) + "/" +
+               std::to_string(count) + ") holds " + std::to_string(part->records) + " of its " +
+               std::to_string(part->expected) + " stimuli" +
+               (part->reader.torn() ? " and ends in a torn line" : "");
     }
   }
+  name_absent_shards(next, count + 1, count, named, which);
+  const int64_t absent = count - int64_t(by_shard.size());
+  if (absent > named)
+    which += "; and " + std::to_string(absent - named) + " more shards are not given";
+
   throw ResultsFormatError("cannot merge: " + std::to_string(missing.count()) + " of " +
                                std::to_string(list_size) + " stimuli are missing (indices " +
                                missing.text() + ")" + which,
@@ -285,7 +316,7 @@ MergeSummary merge_results(const std::vector<std::string>& paths, const std::str
 
   std::vector<std::unique_ptr<Part>> parts = read_part_headers(paths);
   const Part& first = *parts.front();
-  const int64_t list_size = first.header["stimulus_list"]["count"].get<int64_t>();
+  const int64_t list_size = first.list_size;  // the same in every part (check_parts_of_one_run)
   check_parts_of_one_run(parts);
   const std::vector<const Part*> by_shard = parts_by_shard(parts);
 

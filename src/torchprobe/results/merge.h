@@ -6,6 +6,8 @@
 //
 // Checks, each a ResultsFormatError (exit 60) naming the part:
 //   - every part is a torchprobe JSON Lines output (a torn last line counts as missing records);
+//   - its header's numbers are in range: stimulus_list.count >= 0, shard 1 <= K <= N <= 1000000,
+//     0 <= shard.stimuli <= stimulus_list.count (a damaged or edited header is refused, not used);
 //   - the headers agree in every field but "shard" and "model.path";
 //   - the parts are shards K/N of one N, each K at most once (an unsharded output is 1/1);
 //   - no stimulus (record "index") appears twice, and every index is within the list;

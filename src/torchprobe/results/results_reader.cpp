@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "torchprobe/detail/json_depth.h"
 #include "torchprobe/errors.h"
 
 namespace torchprobe {
@@ -36,6 +37,15 @@ class Reader {
     }
     auto layers = header.find("layers");
     if (layers != header.end() && !layers->is_array()) fail("\"layers\" is not a list");
+  }
+
+  // `where` ("the JSON", "line 3") nests no deeper than kMaxJsonDepth: checked before anything
+  // recurses through it.
+  void check_depth(const std::string& text, const std::string& where) const {
+    if (!json_depth_within(text, kMaxJsonDepth)) {
+      fail(where + " nests arrays and objects more than " + std::to_string(kMaxJsonDepth) +
+           " deep (not written by torchprobe)");
+    }
   }
 
   void check_record(const nlohmann::json& record, std::size_t number) const {
@@ -86,6 +96,7 @@ class Reader {
     } catch (const nlohmann::json::exception& e) {  // out_of_range: a number such as 1e999
       fail("not valid JSON: " + parse_error_text(e));
     }
+    check_depth(text, "the JSON");
     check_header(document);
     auto stimuli = document.find("stimuli");
     if (stimuli == document.end() || !stimuli->is_array()) {
@@ -113,6 +124,7 @@ class Reader {
     std::istringstream stream(text);
     std::string line;
     std::getline(stream, line);  // the header, parsed already
+    check_depth(line, "line 1");
     std::size_t number = 1;
     while (std::getline(stream, line)) {
       ++number;
@@ -126,6 +138,7 @@ class Reader {
              (last ? " (the torn last line of an interrupted run?)" : "") + ": " +
              parse_error_text(e));
       }
+      check_depth(line, "line " + std::to_string(number));
       if (record.is_object() && record.contains("stimuli")) {
         fail("line " + std::to_string(number) + " is a whole document, not a stimulus record");
       }

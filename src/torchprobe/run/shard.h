@@ -16,10 +16,12 @@
 namespace torchprobe {
 
 struct Shard {
+  static constexpr int64_t kMaxCount = 1000000;
+
   int64_t index = 1;  // K, 1-based
   int64_t count = 1;  // N
 
-  // "K/N" with 1 <= K <= N <= 1000000. Throws UsageError.
+  // "K/N" with 1 <= K <= N <= kMaxCount. Throws UsageError.
   static Shard parse(const std::string& text);
   bool whole() const { return count == 1; }
   bool owns(int64_t batch_number) const { return batch_number % count == index - 1; }

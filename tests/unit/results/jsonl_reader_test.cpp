@@ -63,6 +63,32 @@ TEST(JsonlReader, RejectsWhatIsNotATorchprobeHeader) {
   }
 }
 
+// merge to a JSON document and --resume crashed (stack overflow) printing values nested 300000
+// deep: both read through parse_object/parse_header.
+TEST(JsonlReader, RejectsLinesNestedDeeperThanTheBound) {
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  std::string path = write_file("deep.jsonl", "{\"torchprobe\":{},\"layers\":" + deep +
+                                                  "}\n{\"id\":\"a\",\"x\":" + deep + "}\n");
+  const std::string why = " nests arrays and objects more than 64 deep (not written by torchprobe)";
+  JsonlReader in(path);
+  std::string line;
+  ASSERT_TRUE(in.next_line(line));
+  try {
+    in.parse_header(line);
+    ADD_FAILURE();
+  } catch (const ResultsFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read results '" + path + "': line 1" + why);
+  }
+  ASSERT_TRUE(in.next_line(line));
+  try {
+    in.parse_object(line);
+    ADD_FAILURE();
+  } catch (const ResultsFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read results '" + path + "': line 2" + why);
+  }
+  fs::remove(path);
+}
+
 TEST(JsonlReader, MissingFileIsAResultsFormatError) {
   EXPECT_THROW(JsonlReader("/nonexistent/x.jsonl"), ResultsFormatError);
 }

@@ -111,6 +111,25 @@ TEST(ResultsReader, RejectsANumberTooLargeForADouble) {
                "line 2 is not valid JSON");
 }
 
+// diff crashed (stack overflow) on values 300000 lists deep: flattening, comparing and printing
+// recurse once per level.
+TEST(ResultsReader, RejectsNestingDeeperThanTheBound) {
+  const std::string deep = std::string(300000, '[') + "1" + std::string(300000, ']');
+  const std::string bound =
+      "nests arrays and objects more than 64 deep (not written by torchprobe)";
+  std::string header = std::string("{") + kHeader + "}\n";
+  expect_error(header + R"({"id": "a", "responses": {"c": {"values": )" + deep + "}}}\n",
+               "line 2 " + bound);
+  expect_error(std::string("{") + kHeader + ", \"extra\": " + deep + "}\n{\"id\": \"a\"}\n",
+               "line 1 " + bound);
+  expect_error(
+      document(std::string(R"({"id": "a", "responses": {"c": {"values": )") + deep + "}}}"),
+      "the JSON " + bound);
+  // Brackets inside strings are text, not nesting.
+  EXPECT_NO_THROW(parse_results(
+      document(R"({"id": ")" + std::string(100, '[') + R"(", "error": "x"})"), "out.json"));
+}
+
 TEST(ResultsReader, NamesTheTornLastLineOfJsonLines) {
   std::string record = kRecord;
   std::string text = std::string("{") + kHeader + "}\n" + record + "\n" + record.substr(0, 30);

@@ -110,5 +110,38 @@ TEST_F(PrepareResume, RefusesRecordsThatAreNotThisRunsFirstStimuli) {
   EXPECT_EQ(prepare_resume(path_, header_, stimuli_, {1, 2}).done, 1);
 }
 
+// The shard of the file's header is compared with this run's, never used: a damaged one is just
+// another run's file.
+TEST_F(PrepareResume, RefusesAFileWhoseHeaderNamesAnotherShard) {
+  nlohmann::json mine = header_;
+  mine["shard"] = {{"index", 1}, {"count", 2}, {"stimuli", 2}};
+  nlohmann::json there = mine;
+  there["shard"]["index"] = 0;
+  write(there.dump() + "\n" + record0_);
+  try {
+    prepare_resume(path_, mine, stimuli_, {0, 2});
+    ADD_FAILURE();
+  } catch (const ResultsFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot resume '" + path_ +
+                                         "': it was written by a different run: 'shard.index' is "
+                                         "0 there and 1 here");
+  }
+}
+
+// --resume crashed (stack overflow) naming the difference: it printed a header value nested
+// 300000 lists deep. Such a line is refused before it is compared.
+TEST_F(PrepareResume, RefusesAHeaderNestedDeeperThanTheBound) {
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  write("{\"layers\":" + deep + ",\"torchprobe\":{\"version\":\"1\"}}\n" + record0_);
+  try {
+    prepare_resume(path_, header_, stimuli_, {0, 1, 2});
+    ADD_FAILURE();
+  } catch (const ResultsFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read results '" + path_ +
+                                         "': line 1 nests arrays and objects more than 64 deep "
+                                         "(not written by torchprobe)");
+  }
+}
+
 }  // namespace
 }  // namespace torchprobe
