@@ -246,3 +246,16 @@ def test_an_unreadable_golden_stimulus_is_a_stimulus_error(tmp_path_factory):
     assert result.returncode == 30, result.stderr
     assert "cannot read stimulus" in result.stderr and "img.png" in result.stderr
     assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("size", [200000, 200000], "too large"), ("fit", "zzz", "bad fit 'zzz'"),
+    ("channels", 7, "channels 7")])
+def test_a_golden_header_with_impossible_preprocessing_is_exit_60(tmp, field, value, fragment):
+    torchprobe("run", model("tiny_gray_script"), "noise:1", "-l", "conv1", "-o", tmp / "g.json")
+    doc = json.loads((tmp / "g.json").read_text())
+    doc["preprocess"][field] = value
+    (tmp / "g.json").write_text(json.dumps(doc))
+    result = check(tmp / "g.json", model("tiny_gray_script"))
+    assert result.returncode == 60, result.stderr
+    assert "g.json" in result.stderr and fragment in result.stderr

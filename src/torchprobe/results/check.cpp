@@ -37,9 +37,9 @@ std::vector<double> numbers(const json& value) {
   return out;
 }
 
-// Maps the recorded preprocessing onto PreprocessOptions: the re-run feeds MODEL what the golden's
-// model was fed, whatever MODEL's metadata says; the diff of the headers then catches anything
-// the re-run applied differently.
+// Maps the recorded preprocessing onto PreprocessOptions (UsageError for values no run writes): the
+// re-run feeds MODEL what the golden's model was fed, whatever MODEL's metadata says; the diff of
+// the headers then catches anything the re-run applied differently.
 PreprocessOptions preprocess_options(const json& recorded) {
   PreprocessOptions options;
   if (!recorded.is_object()) return options;  // older outputs: the model's defaults
@@ -62,10 +62,15 @@ PreprocessOptions preprocess_options(const json& recorded) {
   if (size != recorded.end() && size->is_array() && size->size() == 2 &&
       (*size)[0].is_number_integer() && (*size)[1].is_number_integer()) {
     options.size = Size2{(*size)[0].get<int64_t>(), (*size)[1].get<int64_t>()};
+    const std::string bad = size_bound_violation(*options.size);
+    if (!bad.empty()) throw UsageError("size " + to_string(*options.size) + ", " + bad);
   }
   auto channels = recorded.find("channels");
   if (channels != recorded.end() && channels->is_number_integer()) {
     options.channels = channels->get<int64_t>();
+    if (*options.channels != 1 && *options.channels != 3) {
+      throw UsageError("channels " + std::to_string(*options.channels) + ", not 1 or 3");
+    }
   }
   auto crop_pct = recorded.find("crop_pct");
   if (crop_pct != recorded.end() && crop_pct->is_number())
@@ -115,7 +120,11 @@ ProbeOptions recorded_options(const Results& golden) {
       batch_size->get<int64_t>() > 0) {
     options.batch_size = batch_size->get<int64_t>();
   }
-  options.preprocess = preprocess_options(header.value("preprocess", json()));
+  try {
+    options.preprocess = preprocess_options(header.value("preprocess", json()));
+  } catch (const UsageError& e) {
+    bad_header(golden, std::string("its header's \"preprocess\" records ") + e.what());
+  }
   return options;
 }
 
